@@ -1,0 +1,134 @@
+/*
+ * backend-posix.c - shm_open + ftruncate + mmap(MAP_SHARED).
+ *
+ * A named segment "NAME" is the shm object "/pshm.NAME".  An anonymous one is
+ * a memfd where the system has memfd_create, else a shm object of a unique
+ * name that is unlinked as soon as it is open: either way it has no name
+ * that could leak.
+ */
+#define _GNU_SOURCE /* memfd_create */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define POSIX_PREFIX "/pshm."
+
+/* Room for the prefix, a name, and the anonymous fallback's unique names. */
+typedef char object_name[64];
+
+static void object_name_of(object_name out, const char *name)
+{
+	snprintf(out, sizeof(object_name), POSIX_PREFIX "%s", name);
+}
+
+static int shm_open_retry(const char *object, int flags, mode_t mode)
+{
+	int fd;
+	do
+		fd = shm_open(object, flags, mode);
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? pshm__neg_errno() : fd;
+}
+
+/* An fd for a fresh shm object whose name is already unlinked. */
+static int open_unique_object(void)
+{
+	static _Atomic unsigned counter;
+	for (;;) {
+		object_name object;
+		snprintf(object, sizeof(object), POSIX_PREFIX "anon.%ld.%u", (long)getpid(),
+		         atomic_fetch_add(&counter, 1));
+		int fd = shm_open_retry(object, O_RDWR | O_CREAT | O_EXCL, 0600);
+		if (fd == -EEXIST)
+			continue; /* a stale name from a recycled pid */
+		if (fd >= 0)
+			shm_unlink(object);
+		return fd;
+	}
+}
+
+/* An fd for a fresh object with no name, or a negative code. */
+static int open_unnamed(void)
+{
+#if HAVE_MEMFD_CREATE
+	int fd = memfd_create("pshm", MFD_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	if (errno != ENOSYS)
+		return pshm__neg_errno();
+#endif
+	return open_unique_object();
+}
+
+static int posix_create_anon(struct pshm__map *map, size_t len)
+{
+	int fd = open_unnamed();
+	if (fd < 0)
+		return fd;
+	int rc = pshm__fd_init_map(fd, 0600, len, map);
+	close(fd);
+	return rc;
+}
+
+static int posix_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode)
+{
+	object_name object;
+	object_name_of(object, name);
+	int fd = shm_open_retry(object, O_RDWR | O_CREAT | O_EXCL, mode);
+	if (fd < 0)
+		return fd;
+	int rc = pshm__fd_init_map(fd, mode, len, map);
+	close(fd);
+	if (rc < 0)
+		shm_unlink(object);
+	return rc;
+}
+
+static int posix_open_named(struct pshm__map *map, const char *name, int rdonly)
+{
+	object_name object;
+	object_name_of(object, name);
+	int fd = shm_open_retry(object, rdonly ? O_RDONLY : O_RDWR, 0);
+	if (fd < 0)
+		return fd;
+	int rc = pshm__fd_map_existing(fd, rdonly, map);
+	close(fd);
+	return rc;
+}
+
+static int posix_unlink(const char *name, const struct pshm__map *map)
+{
+	(void)map;
+	object_name object;
+	object_name_of(object, name);
+	return shm_unlink(object) < 0 ? pshm__neg_errno() : 0;
+}
+
+/* Named segments need shm_open itself, not just memfd_create. */
+static int posix_probe(void)
+{
+	int fd = open_unique_object();
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+const struct pshm__backend_ops pshm__backend_posix = {
+	.id = PSHM_BACKEND_POSIX,
+	.name = "posix",
+	.probe = posix_probe,
+	.create_anon = posix_create_anon,
+	.create_named = posix_create_named,
+	.open_named = posix_open_named,
+	.unmap = pshm__fd_unmap,
+	.unlink = posix_unlink,
+};

@@ -1,0 +1,157 @@
+/*
+ * backend-sysv.c - shmget / shmat / shmdt / shmctl(IPC_RMID).
+ *
+ * A named segment's key is a hash of its name, so two names can share a key;
+ * the header keeps the full name and every path that finds a segment by key
+ * compares it (PSHM_ECOLLISION).  An anonymous segment is IPC_PRIVATE and
+ * marked IPC_RMID as soon as it is attached: the kernel frees it when the
+ * last process detaches or exits.
+ */
+#define _DEFAULT_SOURCE /* SHM_RDONLY and struct shmid_ds on older glibc */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+
+#include "internal.h"
+
+/* FNV-1a over a fixed prefix and the name; never IPC_PRIVATE. */
+static key_t key_of(const char *name)
+{
+	uint32_t hash = 2166136261u;
+	for (const char *p = "libpshm:"; *p != '\0'; p++)
+		hash = (hash ^ (unsigned char)*p) * 16777619u;
+	for (const char *p = name; *p != '\0'; p++)
+		hash = (hash ^ (unsigned char)*p) * 16777619u;
+	hash &= 0x7fffffffu;
+	return hash == (uint32_t)IPC_PRIVATE ? (key_t)1 : (key_t)hash;
+}
+
+static int attach_id(int id, size_t len, int rdonly, struct pshm__map *map)
+{
+	void *addr = shmat(id, NULL, rdonly ? SHM_RDONLY : 0);
+	if (addr == (void *)-1)
+		return errno == EINVAL || errno == EIDRM ? -ENOENT : pshm__neg_errno();
+	map->addr = addr;
+	map->len = len;
+	map->id = id;
+	return 0;
+}
+
+/* Map the segment that holds key, whatever it is. */
+static int attach_key(key_t key, int rdonly, struct pshm__map *map)
+{
+	int id = shmget(key, 0, 0);
+	if (id < 0)
+		return pshm__neg_errno();
+	struct shmid_ds ds;
+	if (shmctl(id, IPC_STAT, &ds) < 0)
+		return errno == EINVAL || errno == EIDRM ? -ENOENT : pshm__neg_errno();
+	if (ds.shm_segsz < PSHM__HEADER_SIZE)
+		return PSHM_ENOTPSHM; /* SysV sizes are fixed at creation */
+	return attach_id(id, ds.shm_segsz, rdonly, map);
+}
+
+/* What holds name's key: 0 (name's segment, ready or half-made) or the
+ * code for somebody else's segment. */
+static int identify(const char *name, int *id)
+{
+	struct pshm__map map;
+	int rc = attach_key(key_of(name), 1, &map);
+	if (rc < 0)
+		return rc;
+	rc = pshm__header_check(map.addr, map.len, name);
+	*id = map.id;
+	shmdt(map.addr);
+	return rc == -EAGAIN || rc == PSHM_EVERSION ? 0 : rc;
+}
+
+/* shmget's EINVAL on creation means a size over SHMMAX (or under SHMMIN). */
+static int create_error(void)
+{
+	return errno == EINVAL ? -ENOMEM : pshm__neg_errno();
+}
+
+static int sysv_create_anon(struct pshm__map *map, size_t len)
+{
+	int id = shmget(IPC_PRIVATE, len, IPC_CREAT | 0600);
+	if (id < 0)
+		return create_error();
+	int rc = attach_id(id, len, 0, map);
+	shmctl(id, IPC_RMID, NULL); /* gone with the last detach, or now on failure */
+	return rc;
+}
+
+static int sysv_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode)
+{
+	int id = shmget(key_of(name), len, IPC_CREAT | IPC_EXCL | (int)mode);
+	if (id < 0 && errno == EEXIST) {
+		int existing;
+		int rc = identify(name, &existing);
+		return rc == 0 ? -EEXIST : rc;
+	}
+	if (id < 0)
+		return create_error();
+	int rc = attach_id(id, len, 0, map);
+	if (rc < 0)
+		shmctl(id, IPC_RMID, NULL);
+	return rc;
+}
+
+static int sysv_open_named(struct pshm__map *map, const char *name, int rdonly)
+{
+	return attach_key(key_of(name), rdonly, map);
+}
+
+static int sysv_unmap(struct pshm__map *map)
+{
+	if (shmdt(map->addr) < 0)
+		return pshm__neg_errno();
+	map->addr = NULL;
+	map->len = 0;
+	return 0;
+}
+
+static int sysv_unlink(const char *name, const struct pshm__map *map)
+{
+	int id;
+	if (map != NULL) {
+		id = map->id; /* by id: the key may hold a newer segment by now */
+#ifdef SHM_DEST
+		/* Linux lets a removed segment be removed again; say it is gone,
+		 * as the other backends do. */
+		struct shmid_ds ds;
+		if (shmctl(id, IPC_STAT, &ds) == 0 && (ds.shm_perm.mode & SHM_DEST))
+			return -ENOENT;
+#endif
+	} else {
+		int rc = identify(name, &id);
+		if (rc < 0)
+			return rc;
+	}
+	if (shmctl(id, IPC_RMID, NULL) < 0)
+		return errno == EINVAL || errno == EIDRM ? -ENOENT : pshm__neg_errno();
+	return 0;
+}
+
+static int sysv_probe(void)
+{
+	int id = shmget(IPC_PRIVATE, pshm__page_size(), IPC_CREAT | 0600);
+	if (id < 0)
+		return pshm__neg_errno();
+	shmctl(id, IPC_RMID, NULL);
+	return 0;
+}
+
+const struct pshm__backend_ops pshm__backend_sysv = {
+	.id = PSHM_BACKEND_SYSV,
+	.name = "sysv",
+	.probe = sysv_probe,
+	.create_anon = sysv_create_anon,
+	.create_named = sysv_create_named,
+	.open_named = sysv_open_named,
+	.unmap = sysv_unmap,
+	.unlink = sysv_unlink,
+};

@@ -1,0 +1,77 @@
+/*
+ * fd-segment.c - what the POSIX and mmap backends share: both name a file
+ * (a shm object or a file in a directory), size it and map it MAP_SHARED.
+ * They differ only in how the fd is opened and the name removed.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int pshm__open_retry(const char *path, int flags, mode_t mode)
+{
+	int fd;
+	do
+		fd = open(path, flags, mode);
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? pshm__neg_errno() : fd;
+}
+
+static int map_fd(int fd, size_t len, int rdonly, struct pshm__map *map)
+{
+	int prot = rdonly ? PROT_READ : PROT_READ | PROT_WRITE;
+	void *addr = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
+	if (addr == MAP_FAILED)
+		return pshm__neg_errno();
+	map->addr = addr;
+	map->len = len;
+	map->id = -1;
+	return 0;
+}
+
+int pshm__fd_init_map(int fd, mode_t mode, size_t len, struct pshm__map *map)
+{
+	off_t length = (off_t)len;
+	if (length < 0 || (size_t)length != len)
+		return -EFBIG;
+	/* The umask has trimmed the mode open() got; set the one asked for. */
+	if (fchmod(fd, mode) < 0)
+		return pshm__neg_errno();
+	int rc;
+	do
+		rc = ftruncate(fd, length);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		return pshm__neg_errno();
+	return map_fd(fd, len, 0, map);
+}
+
+int pshm__fd_map_existing(int fd, int rdonly, struct pshm__map *map)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return pshm__neg_errno();
+	if (!S_ISREG(st.st_mode))
+		return PSHM_ENOTPSHM;
+	if (st.st_size < (off_t)PSHM__HEADER_SIZE)
+		return -EAGAIN; /* its creator has not sized it yet */
+	if ((uintmax_t)st.st_size > (uintmax_t)PTRDIFF_MAX)
+		return -EOVERFLOW;
+	return map_fd(fd, (size_t)st.st_size, rdonly, map);
+}
+
+int pshm__fd_unmap(struct pshm__map *map)
+{
+	if (munmap(map->addr, map->len) < 0)
+		return pshm__neg_errno();
+	map->addr = NULL;
+	map->len = 0;
+	return 0;
+}

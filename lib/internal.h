@@ -1,0 +1,128 @@
+/*
+ * internal.h - what the core (pshm.c) and the backends share.  Not installed.
+ *
+ * The core validates arguments, owns the handle and the segment header, and
+ * dispatches through a backend's ops table; a backend only makes, finds,
+ * maps and removes the kernel object, and never sees the header except to
+ * tell apart two names that share a SysV key.
+ */
+#ifndef PSHM_INTERNAL_H
+#define PSHM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pshm.h"
+
+/* ------------------------------------------------------------------------ */
+/* The segment header: the first PSHM__HEADER_SIZE bytes of every segment.  */
+
+#define PSHM__MAGIC UINT64_C(0x315345474d485350) /* "PSHMGES1" little-endian */
+#define PSHM__FORMAT_VERSION 1u
+#define PSHM__HEADER_SIZE 256u /* a multiple of PSHM_ALIGNMENT; the rest is
+                                  reserved (the header lock will live there) */
+
+/*
+ * header.state: fresh pages are zero, so a segment is "creating" from the
+ * moment it exists; the creator stores READY last, with release order, after
+ * every other field.  Any other value means somebody else's data.
+ */
+#define PSHM__STATE_CREATING 0u
+#define PSHM__STATE_READY 0x59444552u /* "REDY" */
+
+struct pshm__header {
+	_Atomic uint32_t state; /* first: read before anything else */
+	uint32_t version;
+	uint64_t magic;
+	uint64_t usable_size; /* exact size asked for; the mapping is page-rounded */
+	int64_t creator_pid;
+	uint32_t backend;
+	uint32_t reserved0;
+	char name[PSHM_NAME_MAX + 2]; /* NUL-padded; "" for anonymous segments */
+};
+
+_Static_assert(sizeof(struct pshm__header) <= PSHM__HEADER_SIZE, "header too big");
+_Static_assert(PSHM__HEADER_SIZE % PSHM_ALIGNMENT == 0, "data area misaligned");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the ready flag must be lock-free across processes");
+
+/*
+ * pshm__header_check - is hdr (len mapped bytes) a ready libpshm segment
+ * called name (NULL: do not compare)?  0 if so; -EAGAIN if its creator has
+ * not finished; PSHM_ENOTPSHM, PSHM_EVERSION, PSHM_ECORRUPT or
+ * PSHM_ECOLLISION (another name) otherwise.
+ */
+int pshm__header_check(const struct pshm__header *hdr, size_t len, const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Backends                                                                  */
+
+/* A mapped segment as a backend sees it. */
+struct pshm__map {
+	void *addr; /* start of the mapping, where the header is */
+	size_t len; /* length of the mapping */
+	int id;     /* SysV shmid; -1 for the fd-based backends */
+};
+
+/*
+ * A backend is one constant table.  Every slot returns 0 or a negative code,
+ * and on failure leaves nothing behind: no mapping, no fd, and no name that
+ * it made itself.  A NULL slot means "not supported by this backend".
+ */
+struct pshm__backend_ops {
+	pshm_backend_t id;
+	const char *name;
+
+	/* xProbe: 0 if the backend works on this system now; NULL = always. */
+	int (*probe)(void);
+
+	/* xCreateAnon: map len zeroed bytes, shared with later children and
+	 * gone when the last of them unmaps or exits. */
+	int (*create_anon)(struct pshm__map *map, size_t len);
+
+	/* xCreateNamed: create name exclusively (-EEXIST) with exactly mode,
+	 * len zeroed bytes, and map it read-write. */
+	int (*create_named)(struct pshm__map *map, const char *name, size_t len, mode_t mode);
+
+	/* xOpenNamed: map the whole existing segment name (-ENOENT).  -EAGAIN
+	 * when it is too small to hold a header yet (its creator is sizing it). */
+	int (*open_named)(struct pshm__map *map, const char *name, int rdonly);
+
+	/* xUnmap: undo a create/open mapping in this process. */
+	int (*unmap)(struct pshm__map *map);
+
+	/* xUnlink: remove name so no later open finds it.  map is the caller's
+	 * own mapping of that segment (pshm_destroy), or NULL (pshm_remove). */
+	int (*unlink)(const char *name, const struct pshm__map *map);
+};
+
+extern const struct pshm__backend_ops pshm__backend_sysv;
+extern const struct pshm__backend_ops pshm__backend_posix;
+extern const struct pshm__backend_ops pshm__backend_mmap;
+
+/* ------------------------------------------------------------------------ */
+/* Helpers shared by the backends                                            */
+
+/* The system page size (sysconf, read once). */
+size_t pshm__page_size(void);
+
+/* Negated errno for the last failed call; never 0 (-EIO if errno was 0). */
+int pshm__neg_errno(void);
+
+/* fd-based segments (POSIX and mmap backends), in fd-segment.c. */
+
+/* Set mode exactly, size fd to len and map it read-write into map. */
+int pshm__fd_init_map(int fd, mode_t mode, size_t len, struct pshm__map *map);
+
+/* Map all of the existing object behind fd; -EAGAIN while it is smaller than
+ * a header. */
+int pshm__fd_map_existing(int fd, int rdonly, struct pshm__map *map);
+
+/* munmap map (for the xUnmap slot). */
+int pshm__fd_unmap(struct pshm__map *map);
+
+/* open(2) retried on EINTR; returns the fd or a negative code. */
+int pshm__open_retry(const char *path, int flags, mode_t mode);
+
+#endif /* PSHM_INTERNAL_H */
