@@ -1,0 +1,126 @@
+/*
+ * pshm-helper.c - the "unrelated process" of the tests: a separate program,
+ * started with exec, that reaches a segment by name only.
+ *
+ *   pshm-helper BACKEND NAME attach        print "attach=RC size=N"
+ *   pshm-helper BACKEND NAME echo          print the string at offset 0 as
+ *                                          "read=STRING"; write "seen:STRING"
+ *                                          at offset ECHO_REPLY_OFFSET
+ *   pshm-helper BACKEND NAME increment N   add 1, N times, to the _Atomic
+ *                                          uint64_t at offset 0
+ *   pshm-helper BACKEND NAME write-ro      attach read-only, print "attached",
+ *                                          then write (the write must fault)
+ *   pshm-helper BACKEND NAME remove        print "remove=RC" of pshm_remove
+ *
+ * Exit status: 0 done, 1 a libpshm call failed (its code printed), 2 usage.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pshm.h>
+
+#define ECHO_REPLY_OFFSET 1024
+
+static int parse_backend(const char *s, pshm_backend_t *b)
+{
+	static const pshm_backend_t all[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX, PSHM_BACKEND_MMAP};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (strcmp(s, pshm_backend_name(all[i])) == 0) {
+			*b = all[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int attach(pshm_t **shm, pshm_backend_t b, const char *name, unsigned flags)
+{
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_backend(&attr, b);
+	pshm_attr_set_flags(&attr, flags);
+	int rc = pshm_attach(shm, name, &attr);
+	if (rc < 0)
+		printf("attach=%d\n", rc);
+	return rc;
+}
+
+static int do_echo(pshm_t *shm)
+{
+	char *data = pshm_addr(shm);
+	size_t size = pshm_size(shm);
+	if (size < 2 * ECHO_REPLY_OFFSET)
+		return 2;
+	const char *text = data;
+	size_t len = strnlen(text, ECHO_REPLY_OFFSET - 8);
+	printf("read=%.*s\n", (int)len, text);
+	memcpy(data + ECHO_REPLY_OFFSET, "seen:", 5);
+	memcpy(data + ECHO_REPLY_OFFSET + 5, text, len);
+	data[ECHO_REPLY_OFFSET + 5 + len] = '\0';
+	return 0;
+}
+
+static int do_increment(pshm_t *shm, const char *count)
+{
+	long n = strtol(count, NULL, 10);
+	_Atomic uint64_t *counter = pshm_addr(shm);
+	for (long i = 0; i < n; i++)
+		atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+	printf("done\n");
+	return 0;
+}
+
+static int do_write_ro(pshm_t *shm)
+{
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGBUS, SIG_DFL);
+	printf("attached\n");
+	fflush(stdout);
+	*(volatile char *)pshm_addr(shm) = 1;
+	printf("wrote\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	pshm_backend_t b;
+	if (argc < 4 || parse_backend(argv[1], &b) < 0)
+		return 2;
+	const char *name = argv[2], *cmd = argv[3];
+
+	if (strcmp(cmd, "remove") == 0) {
+		pshm_attr_t attr;
+		pshm_attr_init(&attr);
+		pshm_attr_set_backend(&attr, b);
+		printf("remove=%d\n", pshm_remove(name, &attr));
+		return 0;
+	}
+
+	int rdonly = strcmp(cmd, "write-ro") == 0;
+	pshm_t *shm;
+	if (attach(&shm, b, name, rdonly ? PSHM_RDONLY : 0) < 0)
+		return strcmp(cmd, "attach") == 0 ? 0 : 1;
+
+	int status = 2;
+	if (strcmp(cmd, "attach") == 0) {
+		printf("attach=0 size=%zu\n", pshm_size(shm));
+		status = 0;
+	} else if (strcmp(cmd, "echo") == 0) {
+		status = do_echo(shm);
+	} else if (strcmp(cmd, "increment") == 0 && argc == 5) {
+		status = do_increment(shm, argv[4]);
+	} else if (rdonly) {
+		status = do_write_ro(shm);
+	}
+	int rc = pshm_detach(shm);
+	if (rc < 0) {
+		printf("detach=%d\n", rc);
+		return 1;
+	}
+	return status;
+}

@@ -1,0 +1,558 @@
+/*
+ * test-segment.c - the contract's segment behaviour, on every backend:
+ * what one process writes the others see, across fork() for anonymous
+ * segments and across unrelated processes (exec of pshm-helper) for named
+ * ones; the lifecycle; and the errors a user can provoke.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define ECHO_REPLY_OFFSET 1024 /* as in pshm-helper.c */
+#define COUNTING_PROCESSES 8
+#define INCREMENTS 100000
+
+static pshm_t *create_ok(pshm_backend_t b, const char *name, size_t size)
+{
+	pshm_attr_t attr;
+	test_attr(&attr, b, 0);
+	pshm_t *shm = NULL;
+	int rc = pshm_create(&shm, name, size, &attr);
+	cr_assert_eq(rc, 0, "pshm_create(%s, %zu) on %s: %s", name ? name : "NULL", size,
+	             pshm_backend_name(b), pshm_strerror(rc));
+	return shm;
+}
+
+static int attach_rc(pshm_backend_t b, const char *name, unsigned flags, pshm_t **shm)
+{
+	pshm_attr_t attr;
+	test_attr(&attr, b, flags);
+	return pshm_attach(shm, name, &attr);
+}
+
+static pshm_t *attach_ok(pshm_backend_t b, const char *name, unsigned flags)
+{
+	pshm_t *shm = NULL;
+	int rc = attach_rc(b, name, flags, &shm);
+	cr_assert_eq(rc, 0, "pshm_attach(%s) on %s: %s", name, pshm_backend_name(b), pshm_strerror(rc));
+	return shm;
+}
+
+/* The helper's output for: BACKEND NAME CMD [ARG]; asserts its exit status. */
+static void helper(pshm_backend_t b, const char *name, const char *cmd, const char *arg,
+                   int want_status, char *out, size_t outlen)
+{
+	const char *args[] = {pshm_backend_name(b), name, cmd, arg, NULL};
+	int status = test_run_helper(args, out, outlen);
+	cr_assert_eq(status, want_status, "pshm-helper %s %s %s: status %d, output: %s",
+	             args[0], name, cmd, status, out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 1. Anonymous segments: parent and forked child see each other's writes.  */
+
+static unsigned char pattern(size_t i, unsigned seed)
+{
+	return (unsigned char)(i * 31u + seed * 101u + (i >> 12));
+}
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = pattern(i, seed);
+}
+
+static int matches(const unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != pattern(i, seed))
+			return 0;
+	return 1;
+}
+
+struct region {
+	unsigned char *data;
+	size_t size;
+};
+
+static int child_checks_then_rewrites(void *arg)
+{
+	struct region *r = arg;
+	if (!matches(r->data, r->size, 1))
+		return 3;
+	fill(r->data, r->size, 2);
+	return 0;
+}
+
+static void anonymous_roundtrip(pshm_backend_t b, size_t size)
+{
+	pshm_t *shm = create_ok(b, NULL, size);
+	cr_assert_eq(pshm_size(shm), size);
+	cr_assert_null(pshm_name(shm));
+	cr_assert_eq(pshm_backend(shm), b);
+	cr_assert_eq((uintptr_t)pshm_addr(shm) % PSHM_ALIGNMENT, 0);
+	cr_assert(test_all_zero(pshm_addr(shm), size), "a new segment is zero-filled");
+
+	struct region r = {pshm_addr(shm), size};
+	fill(r.data, size, 1);
+	cr_assert_eq(test_wait(test_fork(child_checks_then_rewrites, &r)), 0,
+	             "the child does not see the parent's writes");
+	cr_assert(matches(r.data, size, 2), "the parent does not see the child's writes");
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+BACKEND_TEST(anonymous, one_byte) { anonymous_roundtrip(backend, 1); }
+BACKEND_TEST(anonymous, one_page) { anonymous_roundtrip(backend, (size_t)sysconf(_SC_PAGESIZE)); }
+BACKEND_TEST(anonymous, one_mib_plus_one) { anonymous_roundtrip(backend, (1u << 20) + 1); }
+BACKEND_TEST(anonymous, sixty_four_mib) { anonymous_roundtrip(backend, 64u << 20); }
+
+static int child_detaches(void *arg)
+{
+	return pshm_detach(arg) == 0 ? 0 : 3;
+}
+
+static int child_checks_first_byte(void *arg)
+{
+	struct region *r = arg;
+	return r->data[0] == 0x5a ? 0 : 3;
+}
+
+BACKEND_TEST(anonymous, a_child_detaching_its_copy_leaves_the_parent_working)
+{
+	pshm_t *shm = create_ok(backend, NULL, 4096);
+	cr_assert_eq(test_wait(test_fork(child_detaches, shm)), 0);
+	struct region r = {pshm_addr(shm), pshm_size(shm)};
+	r.data[0] = 0x5a;
+	cr_assert_eq(test_wait(test_fork(child_checks_first_byte, &r)), 0,
+	             "a child forked after another detached does not see the segment");
+	cr_assert_eq(pshm_detach(shm), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 2. Named segments between unrelated processes.                          */
+
+BACKEND_TEST(named, an_unrelated_process_reads_and_writes_back)
+{
+	char name[PSHM_NAME_MAX + 1], out[256];
+	test_name(name, "echo");
+	pshm_t *shm = create_ok(backend, name, 4096);
+	cr_assert_str_eq(pshm_name(shm), name);
+	char *data = pshm_addr(shm);
+	strcpy(data, "hello from the creator");
+
+	helper(backend, name, "echo", NULL, 0, out, sizeof(out));
+	cr_assert_str_eq(out, "read=hello from the creator\n");
+	cr_assert_str_eq(data + ECHO_REPLY_OFFSET, "seen:hello from the creator",
+	                 "the creator does not see what the other process wrote");
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+BACKEND_TEST(named, attach_learns_the_exact_size)
+{
+	const size_t sizes[] = {1, 4095, 4096, 4097, (1u << 20) + 3};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[PSHM_NAME_MAX + 1], out[256], want[64];
+		test_name(name, "size");
+		pshm_t *shm = create_ok(backend, name, sizes[i]);
+		cr_assert_eq(pshm_size(shm), sizes[i]);
+
+		pshm_t *other = attach_ok(backend, name, 0);
+		cr_assert_eq(pshm_size(other), sizes[i]);
+		cr_assert_str_eq(pshm_name(other), name);
+		cr_assert_eq(pshm_backend(other), backend);
+		cr_assert_eq((uintptr_t)pshm_addr(other) % PSHM_ALIGNMENT, 0);
+		((volatile char *)pshm_addr(shm))[sizes[i] - 1] = 'z';
+		cr_assert_eq(((volatile char *)pshm_addr(other))[sizes[i] - 1], 'z',
+		             "two handles in one process see different memory");
+		cr_assert_eq(pshm_detach(other), 0);
+
+		helper(backend, name, "attach", NULL, 0, out, sizeof(out));
+		snprintf(want, sizeof(want), "attach=0 size=%zu\n", sizes[i]);
+		cr_assert_str_eq(out, want);
+		cr_assert_eq(pshm_destroy(shm), 0);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* 3. Eight processes counting with C11 atomics.                           */
+
+struct counters {
+	_Atomic uint64_t shared;
+	uint64_t own[COUNTING_PROCESSES]; /* one plain counter per process */
+};
+
+struct counting_child {
+	struct counters *c;
+	int index;
+};
+
+static int child_counts(void *arg)
+{
+	struct counting_child *me = arg;
+	for (int i = 0; i < INCREMENTS; i++) {
+		atomic_fetch_add_explicit(&me->c->shared, 1, memory_order_relaxed);
+		me->c->own[me->index]++;
+	}
+	return 0;
+}
+
+BACKEND_TEST(counters, eight_forked_children_add_exactly)
+{
+	pshm_t *shm = create_ok(backend, NULL, sizeof(struct counters));
+	struct counters *c = pshm_addr(shm);
+	pid_t pids[COUNTING_PROCESSES];
+	struct counting_child kids[COUNTING_PROCESSES];
+	for (int i = 0; i < COUNTING_PROCESSES; i++) {
+		kids[i] = (struct counting_child){c, i};
+		pids[i] = test_fork(child_counts, &kids[i]);
+	}
+	for (int i = 0; i < COUNTING_PROCESSES; i++)
+		cr_assert_eq(test_wait(pids[i]), 0);
+	cr_assert_eq(atomic_load(&c->shared), (uint64_t)COUNTING_PROCESSES * INCREMENTS);
+	for (int i = 0; i < COUNTING_PROCESSES; i++)
+		cr_assert_eq(c->own[i], INCREMENTS, "process %d's own counter", i);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+BACKEND_TEST(counters, eight_unrelated_processes_add_exactly)
+{
+	char name[PSHM_NAME_MAX + 1], out[64], count[16];
+	test_name(name, "count");
+	snprintf(count, sizeof(count), "%d", INCREMENTS);
+	pshm_t *shm = create_ok(backend, name, sizeof(struct counters));
+	const char *args[] = {pshm_backend_name(backend), name, "increment", count, NULL};
+	pid_t pids[COUNTING_PROCESSES];
+	int fds[COUNTING_PROCESSES];
+	for (int i = 0; i < COUNTING_PROCESSES; i++)
+		pids[i] = test_spawn_helper(args, &fds[i]);
+	for (int i = 0; i < COUNTING_PROCESSES; i++) {
+		cr_assert_eq(test_finish_helper(pids[i], fds[i], out, sizeof(out)), 0, "%s", out);
+		cr_assert_str_eq(out, "done\n");
+	}
+	struct counters *c = pshm_addr(shm);
+	cr_assert_eq(atomic_load(&c->shared), (uint64_t)COUNTING_PROCESSES * INCREMENTS);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 4. Detach and destroy.                                                  */
+
+struct attached_child {
+	pshm_backend_t backend;
+	const char *name;
+	pshm_t *inherited;
+	int ready, go; /* pipe ends: child -> parent, parent -> child */
+};
+
+/* Attached by name, after destroy: write 0xA1, then see B's 0xB2. */
+static int child_a(void *arg)
+{
+	struct attached_child *a = arg;
+	pshm_detach(a->inherited); /* only its own attachment from here on */
+	pshm_t *shm;
+	if (attach_rc(a->backend, a->name, 0, &shm) < 0)
+		return 3;
+	volatile unsigned char *data = pshm_addr(shm);
+	if (test_signal(a->ready) < 0 || test_await(a->go) < 0)
+		return 4;
+	data[8] = 0xA1;
+	if (test_signal(a->ready) < 0 || test_await(a->go) < 0)
+		return 4;
+	int ok = data[9] == 0xB2;
+	return pshm_detach(shm) == 0 && ok ? 0 : 5;
+}
+
+/* Attached by name, after destroy: see A's 0xA1, then write 0xB2. */
+static int child_b(void *arg)
+{
+	struct attached_child *b = arg;
+	pshm_detach(b->inherited);
+	pshm_t *shm;
+	if (attach_rc(b->backend, b->name, 0, &shm) < 0)
+		return 3;
+	volatile unsigned char *data = pshm_addr(shm);
+	if (test_signal(b->ready) < 0 || test_await(b->go) < 0)
+		return 4;
+	int ok = data[8] == 0xA1;
+	data[9] = 0xB2;
+	if (test_signal(b->ready) < 0)
+		return 4;
+	return pshm_detach(shm) == 0 && ok ? 0 : 5;
+}
+
+static pid_t start_attached(struct attached_child *c, int (*fn)(void *), int up[2], int down[2])
+{
+	cr_assert_eq(pipe(up), 0);
+	cr_assert_eq(pipe(down), 0);
+	c->ready = up[1];
+	c->go = down[0];
+	pid_t pid = test_fork(fn, c);
+	close(up[1]);
+	close(down[0]);
+	cr_assert_eq(test_await(up[0]), 0, "child did not attach");
+	return pid;
+}
+
+BACKEND_TEST(lifecycle, destroy_removes_the_name_while_attached_processes_go_on)
+{
+	char name[PSHM_NAME_MAX + 1], out[64];
+	test_name(name, "destroy");
+	pshm_t *shm = create_ok(backend, name, 4096);
+
+	int a_up[2], a_down[2], b_up[2], b_down[2];
+	struct attached_child a = {backend, name, shm, -1, -1};
+	struct attached_child b = a;
+	pid_t pa = start_attached(&a, child_a, a_up, a_down);
+	pid_t pb = start_attached(&b, child_b, b_up, b_down);
+
+	cr_assert_eq(pshm_destroy(shm), 0);
+	pshm_t *again = NULL;
+	cr_assert_eq(attach_rc(backend, name, 0, &again), -ENOENT, "destroy left the name");
+	cr_assert_null(again);
+	helper(backend, name, "attach", NULL, 0, out, sizeof(out));
+	cr_assert_str_eq(out, "attach=-2\n");
+
+	/* The name is free again: a new segment, not the old one. */
+	pshm_t *fresh = create_ok(backend, name, 4096);
+	cr_assert(test_all_zero(pshm_addr(fresh), 4096));
+
+	cr_assert_eq(test_signal(a_down[1]), 0);
+	cr_assert_eq(test_await(a_up[0]), 0); /* A wrote */
+	cr_assert_eq(test_signal(b_down[1]), 0);
+	cr_assert_eq(test_await(b_up[0]), 0); /* B read and wrote */
+	cr_assert_eq(test_signal(a_down[1]), 0);
+	cr_assert_eq(test_wait(pa), 0, "A did not see B's write after destroy");
+	cr_assert_eq(test_wait(pb), 0, "B did not see A's write after destroy");
+	cr_assert(test_all_zero(pshm_addr(fresh), 4096), "the new segment got the old one's writes");
+	cr_assert_eq(pshm_destroy(fresh), 0);
+	close(a_up[0]);
+	close(a_down[1]);
+	close(b_up[0]);
+	close(b_down[1]);
+}
+
+static int child_attaches_writes_detaches(void *arg)
+{
+	struct attached_child *c = arg;
+	pshm_t *shm;
+	if (attach_rc(c->backend, c->name, 0, &shm) < 0)
+		return 3;
+	strcpy(pshm_addr(shm), "child was here");
+	return pshm_detach(shm) == 0 ? 0 : 4;
+}
+
+BACKEND_TEST(lifecycle, detach_leaves_the_others_working)
+{
+	char name[PSHM_NAME_MAX + 1], out[64], want[64];
+	test_name(name, "detach");
+	pshm_t *shm = create_ok(backend, name, 4096);
+	struct attached_child c = {backend, name, shm, -1, -1};
+	cr_assert_eq(test_wait(test_fork(child_attaches_writes_detaches, &c)), 0);
+	cr_assert_str_eq(pshm_addr(shm), "child was here");
+	strcpy(pshm_addr(shm), "parent still here");
+	cr_assert_str_eq(pshm_addr(shm), "parent still here");
+	helper(backend, name, "attach", NULL, 0, out, sizeof(out));
+	snprintf(want, sizeof(want), "attach=0 size=%d\n", 4096);
+	cr_assert_str_eq(out, want, "a detach removed the segment");
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+BACKEND_TEST(lifecycle, remove_by_name)
+{
+	char name[PSHM_NAME_MAX + 1], out[64];
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	test_name(name, "remove");
+	cr_assert_eq(pshm_remove(name, &attr), -ENOENT);
+
+	pshm_t *shm = create_ok(backend, name, 100);
+	helper(backend, name, "remove", NULL, 0, out, sizeof(out));
+	cr_assert_str_eq(out, "remove=0\n");
+	pshm_t *again = NULL;
+	cr_assert_eq(pshm_attach(&again, name, &attr), -ENOENT);
+	cr_assert_eq(pshm_remove(name, &attr), -ENOENT);
+	strcpy(pshm_addr(shm), "still mapped");
+	cr_assert_str_eq(pshm_addr(shm), "still mapped");
+	cr_assert_eq(pshm_destroy(shm), -ENOENT, "destroy after remove: the name is gone");
+}
+
+/* ------------------------------------------------------------------------ */
+/* 6. Errors a user meets.                                                 */
+
+static int child_creates(void *arg)
+{
+	struct attached_child *c = arg;
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_backend(&attr, c->backend);
+	pshm_t *shm = NULL;
+	int rc = pshm_create(&shm, c->name, 64, &attr);
+	return rc == -EEXIST && shm == NULL ? 0 : 3;
+}
+
+BACKEND_TEST(errors, create_is_exclusive)
+{
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "excl");
+	pshm_t *shm = create_ok(backend, name, 4096);
+	strcpy(pshm_addr(shm), "first");
+
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	pshm_t *second = NULL;
+	cr_assert_eq(pshm_create(&second, name, 4096, &attr), -EEXIST);
+	cr_assert_eq(pshm_create(&second, name, 1u << 20, &attr), -EEXIST);
+	cr_assert_null(second);
+	struct attached_child c = {backend, name, shm, -1, -1};
+	cr_assert_eq(test_wait(test_fork(child_creates, &c)), 0, "another process could create it again");
+	cr_assert_str_eq(pshm_addr(shm), "first", "a failed create touched the segment");
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+BACKEND_TEST(errors, attach_of_a_missing_name)
+{
+	char name[PSHM_NAME_MAX + 1], out[64];
+	test_name(name, "missing");
+	pshm_t *shm = NULL;
+	cr_assert_eq(attach_rc(backend, name, 0, &shm), -ENOENT);
+	cr_assert_eq(attach_rc(backend, name, PSHM_RDONLY, &shm), -ENOENT);
+	cr_assert_null(shm);
+	helper(backend, name, "attach", NULL, 0, out, sizeof(out));
+	cr_assert_str_eq(out, "attach=-2\n");
+}
+
+static int child_writes_read_only(void *arg)
+{
+	struct attached_child *c = arg;
+	pshm_t *shm;
+	if (attach_rc(c->backend, c->name, PSHM_RDONLY, &shm) < 0)
+		return 3;
+	if (strcmp(pshm_addr(shm), "read me") != 0)
+		return 4;
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGBUS, SIG_DFL);
+	*(volatile char *)pshm_addr(shm) = 'X';
+	return 5; /* the write went through */
+}
+
+static int is_fault(int status)
+{
+	return status == 128 + SIGSEGV || status == 128 + SIGBUS;
+}
+
+BACKEND_TEST(errors, a_read_only_attach_cannot_write)
+{
+	char name[PSHM_NAME_MAX + 1], out[64];
+	test_name(name, "rdonly");
+	pshm_t *shm = create_ok(backend, name, 4096);
+	strcpy(pshm_addr(shm), "read me");
+
+	pshm_t *ro = attach_ok(backend, name, PSHM_RDONLY);
+	cr_assert_str_eq(pshm_addr(ro), "read me");
+	cr_assert_eq(pshm_detach(ro), 0);
+
+	struct attached_child c = {backend, name, shm, -1, -1};
+	int status = test_wait(test_fork(child_writes_read_only, &c));
+	cr_assert(is_fault(status), "forked read-only writer ended with %d, not a fault", status);
+
+	const char *args[] = {pshm_backend_name(backend), name, "write-ro", NULL};
+	status = test_run_helper(args, out, sizeof(out));
+	cr_assert(is_fault(status), "unrelated read-only writer ended with %d, not a fault", status);
+	cr_assert_str_eq(out, "attached\n");
+	cr_assert_str_eq(pshm_addr(shm), "read me");
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+BACKEND_TEST(errors, create_refuses_read_only)
+{
+	pshm_attr_t attr;
+	test_attr(&attr, backend, PSHM_RDONLY);
+	pshm_t *shm = NULL;
+	cr_assert_eq(pshm_create(&shm, NULL, 64, &attr), -EINVAL);
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "rdcreate");
+	cr_assert_eq(pshm_create(&shm, name, 64, &attr), -EINVAL);
+	cr_assert_null(shm);
+	cr_assert_eq(attach_rc(backend, name, 0, &shm), -ENOENT);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 7. Bad input.                                                           */
+
+BACKEND_TEST(input, bad_names_are_refused)
+{
+	static const char *const bad[] = {
+		"", ".", "..", ".hidden", "a/b", "/abs", "../../etc/passwd", "a b", "tab\there",
+		"new\nline", "caf\xc3\xa9", "star*", "back\\slash", "colon:", "pct%s",
+		"0123456789012345678901234567890", /* 31 characters */
+	};
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pshm_t *shm = NULL;
+		cr_assert_eq(pshm_create(&shm, bad[i], 64, &attr), -EINVAL, "create \"%s\"", bad[i]);
+		cr_assert_eq(pshm_attach(&shm, bad[i], &attr), -EINVAL, "attach \"%s\"", bad[i]);
+		cr_assert_eq(pshm_remove(bad[i], &attr), -EINVAL, "remove \"%s\"", bad[i]);
+		cr_assert_null(shm);
+	}
+}
+
+BACKEND_TEST(input, names_at_the_limits_work)
+{
+	char name[PSHM_NAME_MAX + 1], longest[PSHM_NAME_MAX + 1];
+	test_name(name, "Az09._-");
+	memset(longest, '_', PSHM_NAME_MAX);
+	longest[PSHM_NAME_MAX] = '\0';
+	memcpy(longest, name, strlen(name));
+	const char *names[] = {name, longest};
+	for (size_t i = 0; i < 2; i++) {
+		pshm_t *shm = create_ok(backend, names[i], 64);
+		pshm_t *other = attach_ok(backend, names[i], 0);
+		cr_assert_str_eq(pshm_name(other), names[i]);
+		cr_assert_eq(pshm_detach(other), 0);
+		cr_assert_eq(pshm_destroy(shm), 0);
+	}
+}
+
+BACKEND_TEST(input, sizes_beyond_the_address_space_are_refused)
+{
+	const size_t bad[] = {0, SIZE_MAX, SIZE_MAX - 4096, SIZE_MAX - 255, (size_t)PTRDIFF_MAX,
+	                      (size_t)PTRDIFF_MAX - 100};
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "badsize");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pshm_t *shm = NULL;
+		cr_assert_eq(pshm_create(&shm, NULL, bad[i], &attr), -EINVAL, "size %zu", bad[i]);
+		cr_assert_eq(pshm_create(&shm, name, bad[i], &attr), -EINVAL, "size %zu", bad[i]);
+		cr_assert_null(shm);
+	}
+	pshm_t *shm = NULL;
+	cr_assert_eq(attach_rc(backend, name, 0, &shm), -ENOENT, "a refused create left a name");
+}
+
+BACKEND_TEST(input, a_size_the_system_cannot_give_fails_cleanly)
+{
+	const size_t huge = (size_t)1 << 50; /* 1 PiB: valid, but no machine maps it */
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "huge");
+	pshm_t *shm = NULL;
+	int rc = pshm_create(&shm, NULL, huge, &attr);
+	cr_assert_lt(rc, 0);
+	cr_assert_str_neq(pshm_strerror(rc), "Unknown error", "code %d", rc);
+	rc = pshm_create(&shm, name, huge, &attr);
+	cr_assert_lt(rc, 0);
+	cr_assert_str_neq(pshm_strerror(rc), "Unknown error", "code %d", rc);
+	cr_assert_null(shm);
+	cr_assert_eq(attach_rc(backend, name, 0, &shm), -ENOENT, "a failed create left a name");
+}

@@ -1,0 +1,156 @@
+/*
+ * testutil.c - shared test helpers; see testutil.h.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+size_t test_backends(pshm_backend_t out[3])
+{
+	static const pshm_backend_t all[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX, PSHM_BACKEND_MMAP};
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (pshm_backend_supported(all[i]))
+			out[n++] = all[i];
+	return n;
+}
+
+struct criterion_test_params test_backend_params(void)
+{
+	static pshm_backend_t list[3];
+	size_t n = test_backends(list);
+	return cr_make_param_array(pshm_backend_t, list, n);
+}
+
+int test_signal(int fd)
+{
+	char byte = 1;
+	ssize_t n;
+	do
+		n = write(fd, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	return n == 1 ? 0 : -1;
+}
+
+int test_await(int fd)
+{
+	char byte;
+	ssize_t n;
+	do
+		n = read(fd, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	return n == 1 ? 0 : -1;
+}
+
+int test_all_zero(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != 0)
+			return 0;
+	return 1;
+}
+
+void test_name(char out[PSHM_NAME_MAX + 1], const char *tag)
+{
+	static atomic_uint counter;
+	snprintf(out, PSHM_NAME_MAX + 1, TEST_NAME_PREFIX "%ld-%u-%s", (long)getpid(),
+	         atomic_fetch_add(&counter, 1), tag);
+}
+
+void test_attr(pshm_attr_t *attr, pshm_backend_t b, unsigned flags)
+{
+	cr_assert_eq(pshm_attr_init(attr), 0);
+	cr_assert_eq(pshm_attr_set_backend(attr, b), 0);
+	cr_assert_eq(pshm_attr_set_flags(attr, flags), 0);
+}
+
+pid_t test_fork(int (*fn)(void *arg), void *arg)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(fn(arg)); /* never return into Criterion's runner */
+	return pid;
+}
+
+int test_wait(pid_t pid)
+{
+	int status;
+	pid_t got;
+	do
+		got = waitpid(pid, &status, 0);
+	while (got < 0 && errno == EINTR);
+	cr_assert_eq(got, pid, "waitpid: %s", strerror(errno));
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+pid_t test_spawn_helper(const char *const args[], int *out_fd)
+{
+	const char *argv[16] = {PSHM_HELPER};
+	size_t argc = 1;
+	while (args[argc - 1] != NULL) {
+		cr_assert_lt(argc, sizeof(argv) / sizeof(argv[0]) - 1);
+		argv[argc] = args[argc - 1];
+		argc++;
+	}
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execv(PSHM_HELPER, (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	*out_fd = fds[0];
+	return pid;
+}
+
+int test_finish_helper(pid_t pid, int fd, char *out, size_t outlen)
+{
+	size_t used = 0;
+	for (;;) {
+		char spill[256]; /* drains what does not fit, so the child never blocks */
+		int full = used == outlen - 1;
+		ssize_t n = full ? read(fd, spill, sizeof(spill)) : read(fd, out + used, outlen - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (!full)
+			used += (size_t)n;
+	}
+	out[used] = '\0';
+	close(fd);
+	return test_wait(pid);
+}
+
+int test_run_helper(const char *const args[], char *out, size_t outlen)
+{
+	int fd;
+	pid_t pid = test_spawn_helper(args, &fd);
+	return test_finish_helper(pid, fd, out, outlen);
+}
+
+const char *test_mmap_dir(void)
+{
+	const char *dir = getenv("PSHM_MMAP_DIR");
+	return dir != NULL && dir[0] != '\0' ? dir : PSHM_TEST_MMAP_DIR;
+}

@@ -1,0 +1,74 @@
+/*
+ * testutil.h - what every libpshm test suite shares: the list of backends to
+ * run on, unique segment names, and real child processes (fork, and exec of
+ * the helper program as an unrelated process).
+ */
+#ifndef PSHM_TESTUTIL_H
+#define PSHM_TESTUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <pshm.h>
+
+/* Every segment name a test makes starts with this, so that the leak check
+ * can tell the suite's leftovers from anything else on the machine. */
+#define TEST_NAME_PREFIX "tst-"
+
+/* The backends compiled in and usable here, in enum order; returns how many. */
+size_t test_backends(pshm_backend_t out[3]);
+
+/* Criterion parameters: one run per backend of test_backends(). */
+struct criterion_test_params test_backend_params(void);
+
+/* A test run once on every backend, as `pshm_backend_t backend`. */
+#define BACKEND_TEST(suite, name)                                   \
+	ParameterizedTestParameters(suite, name)                    \
+	{                                                           \
+		return test_backend_params();                       \
+	}                                                           \
+	static void suite##_##name##_body(pshm_backend_t backend);  \
+	ParameterizedTest(pshm_backend_t *param, suite, name, .timeout = 120) \
+	{                                                           \
+		cr_log_info("backend %s", pshm_backend_name(*param)); \
+		suite##_##name##_body(*param);                      \
+	}                                                           \
+	static void suite##_##name##_body(pshm_backend_t backend)
+
+/* One byte through a pipe, to put two processes in step: 0, or -1 when
+ * the other end is gone.  Safe in forked children (they assert nothing). */
+int test_signal(int fd);
+int test_await(int fd);
+
+/* A name no other test (in any process) uses: "tst-<pid>-<n>-<tag>", tag
+ * cut to fit PSHM_NAME_MAX. */
+void test_name(char out[PSHM_NAME_MAX + 1], const char *tag);
+
+/* attr for backend b with flags; asserts that the setters succeed. */
+void test_attr(pshm_attr_t *attr, pshm_backend_t b, unsigned flags);
+
+/* Run fn(arg) in a forked child, whose exit status is fn's return value. */
+pid_t test_fork(int (*fn)(void *arg), void *arg);
+
+/* Wait for pid: its exit status, or 128 + the signal that killed it. */
+int test_wait(pid_t pid);
+
+/* Exec the helper program with the given arguments (NULL-terminated, not
+ * counting argv[0]), wait for it, and return its exit status as test_wait
+ * does.  Its standard output, NUL-terminated, goes to out (outlen > 0). */
+int test_run_helper(const char *const args[], char *out, size_t outlen);
+
+/* test_run_helper in two halves, to run several helpers at once: start one
+ * (its standard output readable on *out_fd), then collect it. */
+pid_t test_spawn_helper(const char *const args[], int *out_fd);
+int test_finish_helper(pid_t pid, int fd, char *out, size_t outlen);
+
+/* Whether all len bytes at p are zero. */
+int test_all_zero(const void *p, size_t len);
+
+/* The mmap backend's directory in effect for this process. */
+const char *test_mmap_dir(void);
+
+#endif /* PSHM_TESTUTIL_H */
