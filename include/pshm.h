@@ -66,7 +66,8 @@ enum {
 	PSHM_EVERSION = -1002,   /* a libpshm segment of a format this library does not read */
 	PSHM_ENOTREADY = -1003,  /* the segment's creator has not finished creating it
 	                            (still at work, or died half-way) */
-	PSHM_ECOLLISION = -1004, /* SysV: the name's key is held by another name's segment */
+	PSHM_ECOLLISION = -1004, /* the segment found belongs to another name (on SysV,
+	                            two names whose keys collide) */
 	PSHM_ECORRUPT = -1005    /* the segment header contradicts the segment's real size */
 };
 

@@ -33,11 +33,12 @@
 	XX(-EAGAIN, "Resource temporarily unavailable")                                   \
 	XX(-EINTR, "Interrupted by a signal")                                             \
 	XX(-ENOTDIR, "The segment directory is not a directory")                          \
+	XX(-EISDIR, "The segment's path is a directory")                                  \
 	XX(-EIO, "Input/output error")                                                    \
 	XX(PSHM_ENOTPSHM, "Not a libpshm segment")                                        \
 	XX(PSHM_EVERSION, "libpshm segment of an unsupported format version")             \
 	XX(PSHM_ENOTREADY, "Segment not ready: its creator has not finished creating it") \
-	XX(PSHM_ECOLLISION, "The name's SysV key is used by a segment of another name")   \
+	XX(PSHM_ECOLLISION, "The segment found under that name belongs to another name")  \
 	XX(PSHM_ECORRUPT, "Segment header does not match the segment's size")
 
 PSHM_EXTERN const char *pshm_strerror(int err)

@@ -1,0 +1,174 @@
+/*
+ * test-header.c - the segment header (lib/pshm.c), on every backend: attach
+ * tells a libpshm segment from anything else found under its name, never
+ * hands back one whose creator has not finished, and waits for a creator
+ * that is about to finish.  The objects here are made by hand, as a stray
+ * program, a crashed creator or another libpshm version would leave them.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define USABLE 4096
+#define OBJECT_SIZE (HDR_SIZE + USABLE)
+
+/* A real header from this backend, for a USABLE-byte segment called name. */
+static void real_image(pshm_backend_t b, const char *name, unsigned char image[OBJECT_SIZE])
+{
+	pshm_attr_t attr;
+	test_attr(&attr, b, 0);
+	pshm_t *shm = NULL;
+	cr_assert_eq(pshm_create(&shm, NULL, USABLE, &attr), 0);
+	memset(image, 0, OBJECT_SIZE);
+	memcpy(image, (unsigned char *)pshm_addr(shm) - HDR_SIZE, HDR_SIZE);
+	cr_assert_eq(pshm_destroy(shm), 0);
+	uint64_t magic;
+	memcpy(&magic, image + HDR_MAGIC, sizeof(magic));
+	cr_assert_eq(magic, HDR_MAGIC_VALUE, "the header layout moved: a format change");
+	strncpy((char *)image + HDR_NAME, name, PSHM_NAME_MAX + 1);
+}
+
+static void put32(unsigned char *image, size_t offset, uint32_t value)
+{
+	memcpy(image + offset, &value, sizeof(value));
+}
+
+static void put64(unsigned char *image, size_t offset, uint64_t value)
+{
+	memcpy(image + offset, &value, sizeof(value));
+}
+
+/* What attach (read-write and read-only) says of an object holding image;
+ * removes the object before asserting. */
+static void expect_attach(pshm_backend_t b, const unsigned char *image, int want)
+{
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "raw");
+	unsigned char copy[OBJECT_SIZE];
+	memcpy(copy, image, OBJECT_SIZE);
+	strncpy((char *)copy + HDR_NAME, name, PSHM_NAME_MAX + 1);
+	int made = test_raw_create(b, name, copy, OBJECT_SIZE);
+	cr_assert_eq(made, 0, "making the object by hand: %s", strerror(-made));
+
+	pshm_attr_t attr;
+	pshm_t *rw = NULL, *ro = NULL;
+	test_attr(&attr, b, 0);
+	int rc_rw = pshm_attach(&rw, name, &attr);
+	test_attr(&attr, b, PSHM_RDONLY);
+	int rc_ro = pshm_attach(&ro, name, &attr);
+	int removed = test_raw_remove(b, name);
+
+	cr_assert_eq(rc_rw, want, "attach: %d (%s), want %d (%s)", rc_rw, pshm_strerror(rc_rw), want,
+	             pshm_strerror(want));
+	cr_assert_eq(rc_ro, want, "read-only attach: %d (%s)", rc_ro, pshm_strerror(rc_ro));
+	cr_assert_null(rw);
+	cr_assert_null(ro);
+	cr_assert_eq(removed, 0);
+}
+
+BACKEND_TEST(header, a_foreign_object_is_not_a_segment)
+{
+	unsigned char image[OBJECT_SIZE];
+	memset(image, 0xab, sizeof(image));
+	expect_attach(backend, image, PSHM_ENOTPSHM);
+}
+
+BACKEND_TEST(header, a_ready_flag_without_the_magic_is_not_a_segment)
+{
+	unsigned char image[OBJECT_SIZE];
+	real_image(backend, "x", image);
+	put64(image, HDR_MAGIC, 0x1234);
+	expect_attach(backend, image, PSHM_ENOTPSHM);
+}
+
+BACKEND_TEST(header, a_zeroed_object_is_a_creator_that_never_finished)
+{
+	unsigned char image[OBJECT_SIZE] = {0};
+	expect_attach(backend, image, PSHM_ENOTREADY);
+}
+
+BACKEND_TEST(header, another_format_version_is_refused)
+{
+	unsigned char image[OBJECT_SIZE];
+	real_image(backend, "x", image);
+	put32(image, HDR_VERSION, 99);
+	expect_attach(backend, image, PSHM_EVERSION);
+}
+
+BACKEND_TEST(header, a_size_beyond_the_object_is_corrupt)
+{
+	unsigned char image[OBJECT_SIZE];
+	real_image(backend, "x", image);
+	put64(image, HDR_USABLE_SIZE, (uint64_t)1 << 40);
+	expect_attach(backend, image, PSHM_ECORRUPT);
+	put64(image, HDR_USABLE_SIZE, 0);
+	expect_attach(backend, image, PSHM_ECORRUPT);
+}
+
+BACKEND_TEST(header, a_header_of_another_name_is_a_collision)
+{
+	unsigned char image[OBJECT_SIZE];
+	real_image(backend, "x", image);
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "raw");
+	memcpy(image + HDR_NAME, "someone-else", sizeof("someone-else"));
+	int made = test_raw_create(backend, name, image, OBJECT_SIZE);
+	cr_assert_eq(made, 0);
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	pshm_t *shm = NULL;
+	int rc = pshm_attach(&shm, name, &attr);
+	test_raw_remove(backend, name);
+	cr_assert_eq(rc, PSHM_ECOLLISION, "%s", pshm_strerror(rc));
+}
+
+struct late_creator {
+	pshm_backend_t backend;
+	const char *name;
+};
+
+/* Publish the ready flag 200 ms from now, as a creator finishing would. */
+static int publish_later(void *arg)
+{
+	struct late_creator *c = arg;
+	struct timespec nap = {0, 200 * 1000 * 1000};
+	nanosleep(&nap, NULL);
+	unsigned char *addr = test_raw_map(c->backend, c->name, OBJECT_SIZE);
+	if (addr == NULL)
+		return 3;
+	atomic_store_explicit((_Atomic uint32_t *)(void *)(addr + HDR_STATE), HDR_READY,
+	                      memory_order_release);
+	test_raw_unmap(c->backend, addr, OBJECT_SIZE);
+	return 0;
+}
+
+BACKEND_TEST(header, attach_waits_for_a_creator_about_to_finish)
+{
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "late");
+	unsigned char image[OBJECT_SIZE];
+	real_image(backend, name, image);
+	put32(image, HDR_STATE, 0);
+	strcpy((char *)image + HDR_SIZE, "payload");
+	cr_assert_eq(test_raw_create(backend, name, image, OBJECT_SIZE), 0);
+
+	struct late_creator c = {backend, name};
+	pid_t pid = test_fork(publish_later, &c);
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	pshm_t *shm = NULL;
+	int rc = pshm_attach(&shm, name, &attr);
+	int status = test_wait(pid);
+	if (rc < 0)
+		test_raw_remove(backend, name);
+	cr_assert_eq(rc, 0, "%s", pshm_strerror(rc));
+	cr_assert_eq(status, 0);
+	cr_assert_eq(pshm_size(shm), USABLE);
+	cr_assert_str_eq(pshm_addr(shm), "payload");
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
