@@ -68,6 +68,8 @@ static int mmap_create_named(struct pshm__map *map, const char *name, size_t len
 	if (rc < 0)
 		return rc;
 	int fd = pshm__open_retry(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd == -ENOENT)
+		return -ENOTDIR; /* the directory is missing: not "no such segment" */
 	if (fd < 0)
 		return fd;
 	rc = pshm__fd_init_map(fd, mode, len, map);

@@ -32,7 +32,7 @@
 	XX(-EBUSY, "Resource busy")                                                       \
 	XX(-EAGAIN, "Resource temporarily unavailable")                                   \
 	XX(-EINTR, "Interrupted by a signal")                                             \
-	XX(-ENOTDIR, "The segment directory is not a directory")                          \
+	XX(-ENOTDIR, "The segment directory is missing or not one")                      \
 	XX(-EISDIR, "The segment's path is a directory")                                  \
 	XX(-EIO, "Input/output error")                                                    \
 	XX(PSHM_ENOTPSHM, "Not a libpshm segment")                                        \
