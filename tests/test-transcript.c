@@ -23,7 +23,7 @@ struct transcript {
 	size_t len;
 };
 
-static void note(struct transcript *t, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void note(struct transcript *t, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
