@@ -58,7 +58,7 @@ static int attach_key(key_t key, int rdonly, struct pshm__map *map)
  * code for somebody else's segment. */
 static int identify(const char *name, int *id)
 {
-	struct pshm__map map;
+	struct pshm__map map = {.addr = NULL, .len = 0, .id = -1};
 	int rc = attach_key(key_of(name), 1, &map);
 	if (rc < 0)
 		return rc;

@@ -54,7 +54,7 @@ static int do_echo(pshm_t *shm)
 {
 	char *data = pshm_addr(shm);
 	size_t size = pshm_size(shm);
-	if (size < 2 * ECHO_REPLY_OFFSET)
+	if (size < (size_t)2 * ECHO_REPLY_OFFSET)
 		return 2;
 	const char *text = data;
 	size_t len = strnlen(text, ECHO_REPLY_OFFSET - 8);

@@ -136,7 +136,7 @@ struct late_creator {
 static int publish_later(void *arg)
 {
 	struct late_creator *c = arg;
-	struct timespec nap = {0, 200 * 1000 * 1000};
+	struct timespec nap = {0, 200L * 1000 * 1000};
 	nanosleep(&nap, NULL);
 	unsigned char *addr = test_raw_map(c->backend, c->name, OBJECT_SIZE);
 	if (addr == NULL)

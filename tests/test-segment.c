@@ -60,7 +60,7 @@ static void helper(pshm_backend_t b, const char *name, const char *cmd, const ch
 
 static unsigned char pattern(size_t i, unsigned seed)
 {
-	return (unsigned char)(i * 31u + seed * 101u + (i >> 12));
+	return (unsigned char)(i * 31u + (size_t)seed * 101u + (i >> 12));
 }
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
