@@ -86,21 +86,31 @@ static int by_key(const void *a, const void *b)
 	return (x->key > y->key) - (x->key < y->key);
 }
 
+static unsigned scrambled(unsigned i)
+{
+	return i * 2654435761u; /* Knuth's multiplicative hash: a bijection */
+}
+
 static void colliding_names(char a[PSHM_NAME_MAX + 1], char b[PSHM_NAME_MAX + 1])
 {
-	enum { N = 1 << 18 }; /* about 16 colliding pairs expected among 2^31 keys */
+	/* About 16 colliding pairs expected among 2^31 keys, if the names look
+	 * random to FNV: so the varying part is scrambled, not a counter (names
+	 * that differ only in a trailing counter almost never collide). */
+	enum { N = 1 << 18 };
 	struct keyed_name *all = malloc(N * sizeof(*all));
 	cr_assert_not_null(all);
 	char name[PSHM_NAME_MAX + 1];
 	for (unsigned i = 0; i < N; i++) {
-		snprintf(name, sizeof(name), TEST_NAME_PREFIX "%ld-k%u", (long)getpid(), i);
+		snprintf(name, sizeof(name), TEST_NAME_PREFIX "%ld-%08x", (long)getpid(), scrambled(i));
 		all[i] = (struct keyed_name){test_sysv_key(name), i};
 	}
 	qsort(all, N, sizeof(*all), by_key);
 	for (unsigned i = 1; i < N; i++) {
 		if (all[i].key == all[i - 1].key) {
-			snprintf(a, PSHM_NAME_MAX + 1, TEST_NAME_PREFIX "%ld-k%u", (long)getpid(), all[i - 1].n);
-			snprintf(b, PSHM_NAME_MAX + 1, TEST_NAME_PREFIX "%ld-k%u", (long)getpid(), all[i].n);
+			snprintf(a, PSHM_NAME_MAX + 1, TEST_NAME_PREFIX "%ld-%08x", (long)getpid(),
+			         scrambled(all[i - 1].n));
+			snprintf(b, PSHM_NAME_MAX + 1, TEST_NAME_PREFIX "%ld-%08x", (long)getpid(),
+			         scrambled(all[i].n));
 			free(all);
 			return;
 		}
