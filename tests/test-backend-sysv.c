@@ -47,7 +47,7 @@ static int segment_of_pid_exists(pid_t pid, int *listed)
 
 /* Kept reachable so that valgrind, in the child, sees no leak in a process
  * that exits attached on purpose. */
-static pshm_t *kept_attached;
+static pshm_t *volatile kept_attached; /* volatile: the store must not be optimised away */
 
 static int create_anonymous_and_exit(void *arg)
 {
