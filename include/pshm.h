@@ -68,7 +68,12 @@ enum {
 	                            (still at work, or died half-way) */
 	PSHM_ECOLLISION = -1004, /* the segment found belongs to another name (on SysV,
 	                            two names whose keys collide) */
-	PSHM_ECORRUPT = -1005    /* the segment header contradicts the segment's real size */
+	PSHM_ECORRUPT = -1005,   /* the segment header contradicts the segment's real size */
+	PSHM_EOWNERDEAD = -1006, /* the mutex's owner died holding it; the caller now
+	                            holds it and must repair the data, then call
+	                            pshm_mutex_consistent() before unlocking */
+	PSHM_ENOTRECOVERABLE = -1007 /* the mutex's owner died and nobody marked it
+	                                consistent: it can never be locked again */
 };
 
 /*
@@ -200,6 +205,149 @@ PSHM_EXTERN int pshm_destroy(pshm_t *shm);
  * PSHM_ECOLLISION or PSHM_ENOTPSHM when the key holds another segment.
  */
 PSHM_EXTERN int pshm_remove(const char *name, const pshm_attr_t *attr);
+
+/* ------------------------------------------------------------------------ */
+/* Synchronization                                                           */
+
+/*
+ * The kernel does not order what processes do to a segment; these do.  A
+ * pshm_mutex_t or pshm_cond_t lives inside a segment (anywhere suitably
+ * aligned: pshm_addr() and any multiple of 8 bytes past it), is initialized
+ * once by one process, and is then used by every process that has the
+ * segment mapped, whatever its address there.  Do not copy one, and do not
+ * detach a segment while holding a mutex in it.
+ *
+ * Robustness: where the platform has robust mutexes (Linux, FreeBSD), a mutex
+ * whose owner dies is not lost: the next locker gets PSHM_EOWNERDEAD and
+ * holds it; it repairs the data and calls pshm_mutex_consistent(), then
+ * unlocks.  If it unlocks without doing so, every later lock gets
+ * PSHM_ENOTRECOVERABLE.  Where robust mutexes are missing (macOS, or a build
+ * configured with --disable-robust-mutex), a mutex whose owner died stays
+ * locked for ever: pshm_mutex_lock() blocks, pshm_mutex_trylock() says
+ * -EBUSY and pshm_mutex_timedlock() times out, so use timeouts there.
+ *
+ * Timeouts are relative, in milliseconds from the call.
+ */
+
+/* Size of pshm_mutex_t and of pshm_cond_t, fixed for the ABI. */
+#define PSHM_MUTEX_SIZE 64
+#define PSHM_COND_SIZE 64
+
+/* A process-shared mutex; opaque bytes, 8-byte aligned. */
+typedef struct pshm_mutex {
+	unsigned long long pshm_private[PSHM_MUTEX_SIZE / sizeof(unsigned long long)];
+} pshm_mutex_t;
+
+/* A process-shared condition variable; opaque bytes, 8-byte aligned. */
+typedef struct pshm_cond {
+	unsigned long long pshm_private[PSHM_COND_SIZE / sizeof(unsigned long long)];
+} pshm_cond_t;
+
+/*
+ * pshm_mutex_init - make the bytes at m an unlocked process-shared (and,
+ * where possible, robust) error-checking mutex.  Call it once, in one
+ * process, before any other process uses m; never on a mutex in use.
+ * Errors: -EINVAL (m NULL), -ENOMEM, -EAGAIN (system resources).
+ */
+PSHM_EXTERN int pshm_mutex_init(pshm_mutex_t *m);
+
+/*
+ * pshm_mutex_lock - lock m, sleeping while another thread or process holds
+ * it.  0: locked.  PSHM_EOWNERDEAD: locked, but the previous owner died
+ * holding it (see above).  PSHM_ENOTRECOVERABLE: not locked, never will be.
+ * -EDEADLK: the caller already holds it.  -EINVAL: m NULL or not initialized.
+ */
+PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m);
+
+/*
+ * pshm_mutex_trylock - lock m if nobody holds it, without sleeping.  As
+ * pshm_mutex_lock(), and -EBUSY if it is held (also by the caller).
+ */
+PSHM_EXTERN int pshm_mutex_trylock(pshm_mutex_t *m);
+
+/*
+ * pshm_mutex_timedlock - lock m, sleeping at most timeout_ms milliseconds
+ * (relative to the call; measured on CLOCK_REALTIME, as POSIX's
+ * pthread_mutex_timedlock does, so setting the clock moves the deadline).
+ * As pshm_mutex_lock(), and -ETIMEDOUT when the time is up, -EINVAL if
+ * timeout_ms is negative.
+ */
+PSHM_EXTERN int pshm_mutex_timedlock(pshm_mutex_t *m, long timeout_ms);
+
+/*
+ * pshm_mutex_unlock - unlock m, which the calling thread holds.
+ * -EPERM if it does not hold it; -EINVAL if m is NULL or not initialized.
+ */
+PSHM_EXTERN int pshm_mutex_unlock(pshm_mutex_t *m);
+
+/*
+ * pshm_mutex_consistent - after a lock call returned PSHM_EOWNERDEAD and the
+ * data it guards is repaired, mark m usable again; then unlock it as usual.
+ * -EINVAL if m is NULL, not initialized, or not in the owner-died state held
+ * by the caller; -ENOTSUP where mutexes are not robust.
+ */
+PSHM_EXTERN int pshm_mutex_consistent(pshm_mutex_t *m);
+
+/*
+ * pshm_mutex_destroy - end the life of an unlocked mutex that no process
+ * will use again; its bytes may then be reused or initialized anew.
+ * -EBUSY if it is locked; -EINVAL if m is NULL or not initialized.
+ */
+PSHM_EXTERN int pshm_mutex_destroy(pshm_mutex_t *m);
+
+/*
+ * pshm_cond_init - make the bytes at c a process-shared condition variable.
+ * Once, in one process, before use.  -EINVAL if c is NULL.
+ *
+ * A condition variable lets a process sleep until another tells it that
+ * something guarded by a mutex changed.  The waiter holds the mutex, checks
+ * its condition, and if it is not met calls pshm_cond_wait(), which unlocks
+ * the mutex and sleeps as one step: a signal sent after the check and before
+ * the sleep is never lost.  Wake-ups may be spurious, so check again in a
+ * loop.  A process that dies while waiting leaves the variable usable.
+ */
+PSHM_EXTERN int pshm_cond_init(pshm_cond_t *c);
+
+/*
+ * pshm_cond_wait - unlock m (held by the caller), sleep until c is signalled,
+ * then lock m again.  Returns 0, or what locking m again returned
+ * (PSHM_EOWNERDEAD: m is held and needs repair; PSHM_ENOTRECOVERABLE: m is
+ * not held).  -EPERM: the caller does not hold m (nothing waited).  -EINVAL:
+ * c or m NULL or not initialized.
+ */
+PSHM_EXTERN int pshm_cond_wait(pshm_cond_t *c, pshm_mutex_t *m);
+
+/*
+ * pshm_cond_timedwait - pshm_cond_wait() that sleeps at most timeout_ms
+ * milliseconds (relative, on CLOCK_MONOTONIC): -ETIMEDOUT, with m locked
+ * again, when nobody signalled in time.  A lock error on the way out takes
+ * precedence over -ETIMEDOUT.  -EINVAL if timeout_ms is negative.
+ */
+PSHM_EXTERN int pshm_cond_timedwait(pshm_cond_t *c, pshm_mutex_t *m, long timeout_ms);
+
+/* pshm_cond_signal - wake at least one process or thread waiting on c, if any.
+ * -EINVAL if c is NULL or not initialized. */
+PSHM_EXTERN int pshm_cond_signal(pshm_cond_t *c);
+
+/* pshm_cond_broadcast - wake every process and thread waiting on c.
+ * -EINVAL if c is NULL or not initialized. */
+PSHM_EXTERN int pshm_cond_broadcast(pshm_cond_t *c);
+
+/* pshm_cond_destroy - end the life of c, on which nobody waits any more.
+ * -EINVAL if c is NULL or not initialized. */
+PSHM_EXTERN int pshm_cond_destroy(pshm_cond_t *c);
+
+/*
+ * The header lock: a robust mutex that every segment carries in its header,
+ * initialized by pshm_create, so the simple case needs no setup.  Same
+ * meanings and codes as the pshm_mutex_* calls, plus -EINVAL if shm is NULL
+ * and -EACCES on a segment attached PSHM_RDONLY.
+ */
+PSHM_EXTERN int pshm_lock(pshm_t *shm);
+PSHM_EXTERN int pshm_trylock(pshm_t *shm);
+PSHM_EXTERN int pshm_unlock(pshm_t *shm);
+/* pshm_consistent - pshm_mutex_consistent() for the header lock. */
+PSHM_EXTERN int pshm_consistent(pshm_t *shm);
 
 #ifdef __cplusplus
 }

@@ -35,11 +35,15 @@
 	XX(-ENOTDIR, "The segment directory is missing or not one")                      \
 	XX(-EISDIR, "The segment's path is a directory")                                  \
 	XX(-EIO, "Input/output error")                                                    \
+	XX(-ETIMEDOUT, "Timed out")                                                       \
+	XX(-EDEADLK, "The calling thread already holds the mutex")                        \
 	XX(PSHM_ENOTPSHM, "Not a libpshm segment")                                        \
 	XX(PSHM_EVERSION, "libpshm segment of an unsupported format version")             \
 	XX(PSHM_ENOTREADY, "Segment not ready: its creator has not finished creating it") \
 	XX(PSHM_ECOLLISION, "The segment found under that name belongs to another name")  \
-	XX(PSHM_ECORRUPT, "Segment header does not match the segment's size")
+	XX(PSHM_ECORRUPT, "Segment header does not match the segment's size")             \
+	XX(PSHM_EOWNERDEAD, "The mutex's owner died holding it: repair, then mark it consistent") \
+	XX(PSHM_ENOTRECOVERABLE, "The mutex is unusable: its owner died and it was not made consistent")
 
 PSHM_EXTERN const char *pshm_strerror(int err)
 {

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "pshm.h"
 
@@ -21,8 +22,8 @@
 
 #define PSHM__MAGIC UINT64_C(0x315345474d485350) /* "PSHMGES1" little-endian */
 #define PSHM__FORMAT_VERSION 1u
-#define PSHM__HEADER_SIZE 256u /* a multiple of PSHM_ALIGNMENT; the rest is
-                                  reserved (the header lock will live there) */
+#define PSHM__HEADER_SIZE 256u /* a multiple of PSHM_ALIGNMENT; what the
+                                  fields below leave free is reserved */
 
 /*
  * header.state: fresh pages are zero, so a segment is "creating" from the
@@ -41,9 +42,12 @@ struct pshm__header {
 	uint32_t backend;
 	uint32_t reserved0;
 	char name[PSHM_NAME_MAX + 2]; /* NUL-padded; "" for anonymous segments */
+	unsigned char reserved1[56];
+	pshm_mutex_t lock; /* pshm_lock(): initialized before state is READY */
 };
 
 _Static_assert(sizeof(struct pshm__header) <= PSHM__HEADER_SIZE, "header too big");
+_Static_assert(offsetof(struct pshm__header, lock) == 128, "the header lock moved");
 _Static_assert(PSHM__HEADER_SIZE % PSHM_ALIGNMENT == 0, "data area misaligned");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the ready flag must be lock-free across processes");
 
@@ -124,5 +128,19 @@ int pshm__fd_unmap(struct pshm__map *map);
 
 /* open(2) retried on EINTR; returns the fd or a negative code. */
 int pshm__open_retry(const char *path, int flags, mode_t mode);
+
+/* ------------------------------------------------------------------------ */
+/* Sleeping on a word of shared memory (wait-futex.c or wait-poll.c)         */
+
+/*
+ * pshm__wait - sleep while *word == expected, until pshm__wake() on word or
+ * until deadline (CLOCK_MONOTONIC; NULL: no limit).  0 when woken or when
+ * *word differs (possibly spuriously: callers re-check), -ETIMEDOUT when the
+ * deadline passed.  word may be mapped at other addresses in other processes.
+ */
+int pshm__wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *deadline);
+
+/* pshm__wake - wake one (all == 0) or every sleeper in pshm__wait on word. */
+void pshm__wake(_Atomic uint32_t *word, int all);
 
 #endif /* PSHM_INTERNAL_H */

@@ -26,6 +26,7 @@ struct pshm {
 	const struct pshm__backend_ops *ops;
 	struct pshm__map map;
 	size_t size;                   /* usable bytes */
+	int rdonly;                    /* attached PSHM_RDONLY: the header lock is off limits */
 	char name[PSHM_NAME_MAX + 1];  /* "" for anonymous */
 };
 
@@ -218,9 +219,13 @@ static size_t mapping_length(size_t size)
 /* ------------------------------------------------------------------------ */
 /* The header                                                               */
 
-static void header_publish(struct pshm__header *hdr, const char *name, size_t size,
-                           pshm_backend_t backend)
+/* Fill in a new segment's header, the lock included, and mark it ready. */
+static int header_publish(struct pshm__header *hdr, const char *name, size_t size,
+                          pshm_backend_t backend)
 {
+	int rc = pshm_mutex_init(&hdr->lock);
+	if (rc < 0)
+		return rc;
 	hdr->version = PSHM__FORMAT_VERSION;
 	hdr->magic = PSHM__MAGIC;
 	hdr->usable_size = size;
@@ -229,6 +234,7 @@ static void header_publish(struct pshm__header *hdr, const char *name, size_t si
 	if (name != NULL)
 		memcpy(hdr->name, name, strlen(name)); /* the rest is still zero */
 	atomic_store_explicit(&hdr->state, PSHM__STATE_READY, memory_order_release);
+	return 0;
 }
 
 int pshm__header_check(const struct pshm__header *hdr, size_t len, const char *name)
@@ -255,7 +261,7 @@ int pshm__header_check(const struct pshm__header *hdr, size_t len, const char *n
 /* Segments                                                                 */
 
 static int new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
-                      const struct pshm__map *map, const char *name)
+                      const struct pshm__map *map, const char *name, int rdonly)
 {
 	pshm_t *shm = calloc(1, sizeof(*shm));
 	if (shm == NULL)
@@ -264,6 +270,7 @@ static int new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
 	shm->ops = ops;
 	shm->map = *map;
 	shm->size = (size_t)hdr->usable_size;
+	shm->rdonly = rdonly;
 	if (name != NULL)
 		memcpy(shm->name, name, strlen(name) + 1);
 	*out = shm;
@@ -289,8 +296,9 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 	                  : set.ops->create_named(&map, name, len, set.mode);
 	if (rc < 0)
 		return rc;
-	header_publish(map.addr, name, size, set.ops->id);
-	rc = new_handle(shm, set.ops, &map, name);
+	rc = header_publish(map.addr, name, size, set.ops->id);
+	if (rc == 0)
+		rc = new_handle(shm, set.ops, &map, name, 0);
 	if (rc < 0) {
 		if (name != NULL)
 			set.ops->unlink(name, &map);
@@ -352,7 +360,7 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 	}
 	if (rc < 0)
 		return rc;
-	rc = new_handle(shm, set.ops, &map, name);
+	rc = new_handle(shm, set.ops, &map, name, (set.flags & PSHM_RDONLY) != 0);
 	if (rc < 0)
 		set.ops->unmap(&map);
 	return rc;
@@ -405,4 +413,44 @@ PSHM_EXTERN int pshm_remove(const char *name, const pshm_attr_t *attr)
 	if (rc < 0)
 		return rc;
 	return set.ops->unlink(name, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The header lock                                                          */
+
+/* The header lock of shm, or NULL (*rc says why). */
+static pshm_mutex_t *header_lock(pshm_t *shm, int *rc)
+{
+	*rc = shm == NULL ? -EINVAL : shm->rdonly ? -EACCES : 0;
+	if (*rc < 0)
+		return NULL;
+	return &((struct pshm__header *)shm->map.addr)->lock;
+}
+
+PSHM_EXTERN int pshm_lock(pshm_t *shm)
+{
+	int rc;
+	pshm_mutex_t *lock = header_lock(shm, &rc);
+	return lock == NULL ? rc : pshm_mutex_lock(lock);
+}
+
+PSHM_EXTERN int pshm_trylock(pshm_t *shm)
+{
+	int rc;
+	pshm_mutex_t *lock = header_lock(shm, &rc);
+	return lock == NULL ? rc : pshm_mutex_trylock(lock);
+}
+
+PSHM_EXTERN int pshm_unlock(pshm_t *shm)
+{
+	int rc;
+	pshm_mutex_t *lock = header_lock(shm, &rc);
+	return lock == NULL ? rc : pshm_mutex_unlock(lock);
+}
+
+PSHM_EXTERN int pshm_consistent(pshm_t *shm)
+{
+	int rc;
+	pshm_mutex_t *lock = header_lock(shm, &rc);
+	return lock == NULL ? rc : pshm_mutex_consistent(lock);
 }

@@ -8,6 +8,9 @@
  *                                          at offset ECHO_REPLY_OFFSET
  *   pshm-helper BACKEND NAME increment N   add 1, N times, to the _Atomic
  *                                          uint64_t at offset 0
+ *   pshm-helper BACKEND NAME locked-add N  add 1, N times, to the plain
+ *                                          uint64_t at offset 0, each time
+ *                                          under the header lock
  *   pshm-helper BACKEND NAME write-ro      attach read-only, print "attached",
  *                                          then write (the write must fault)
  *   pshm-helper BACKEND NAME remove        print "remove=RC" of pshm_remove
@@ -75,6 +78,27 @@ static int do_increment(pshm_t *shm, const char *count)
 	return 0;
 }
 
+static int do_locked_add(pshm_t *shm, const char *count)
+{
+	long n = strtol(count, NULL, 10);
+	uint64_t *counter = pshm_addr(shm);
+	for (long i = 0; i < n; i++) {
+		int rc = pshm_lock(shm);
+		if (rc < 0) {
+			printf("lock=%d\n", rc);
+			return 1;
+		}
+		++*counter;
+		rc = pshm_unlock(shm);
+		if (rc < 0) {
+			printf("unlock=%d\n", rc);
+			return 1;
+		}
+	}
+	printf("done\n");
+	return 0;
+}
+
 static int do_write_ro(pshm_t *shm)
 {
 	signal(SIGSEGV, SIG_DFL);
@@ -114,6 +138,8 @@ int main(int argc, char **argv)
 		status = do_echo(shm);
 	} else if (strcmp(cmd, "increment") == 0 && argc == 5) {
 		status = do_increment(shm, argv[4]);
+	} else if (strcmp(cmd, "locked-add") == 0 && argc == 5) {
+		status = do_locked_add(shm, argv[4]);
 	} else if (rdonly) {
 		status = do_write_ro(shm);
 	}

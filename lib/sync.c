@@ -1,0 +1,302 @@
+/*
+ * sync.c - process-shared mutexes (robust pthread mutexes where the platform
+ * has them) and condition variables (a sequence word slept on with
+ * pshm__wait, so that a waiter that dies leaves nothing behind).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define PSHM__MUTEX_MAGIC 0x78746d70u /* "pmtx": pshm_mutex_init ran */
+#define PSHM__COND_MAGIC 0x646e6370u  /* "pcnd": pshm_cond_init ran */
+
+/*
+ * health mirrors the robust mutex's state for the calls that glibc gets
+ * wrong: a trylock of a mutex that is not recoverable leaves it looking
+ * locked, so that every later lock hangs instead of failing.  Once health
+ * says UNRECOVERABLE no call reaches pthread again.
+ */
+enum { HEALTHY, OWNER_DIED, UNRECOVERABLE };
+
+struct pshm__mutex {
+	_Atomic uint32_t magic;
+	_Atomic uint32_t health;
+	pthread_mutex_t mutex;
+};
+
+/*
+ * seq changes with every signal: a waiter reads it before unlocking the
+ * mutex and sleeps only while it is unchanged, so no signal slips between
+ * its check and its sleep.  waiters lets a signal with nobody asleep skip the
+ * system call; one left high by a dead waiter only costs a wasted wake.
+ */
+struct pshm__cond {
+	_Atomic uint32_t magic;
+	_Atomic uint32_t seq;
+	_Atomic uint32_t waiters;
+};
+
+_Static_assert(sizeof(struct pshm__mutex) <= sizeof(pshm_mutex_t), "pshm_mutex_t too small");
+_Static_assert(alignof(struct pshm__mutex) <= alignof(pshm_mutex_t), "pshm_mutex_t misaligned");
+_Static_assert(sizeof(struct pshm__cond) <= sizeof(pshm_cond_t), "pshm_cond_t too small");
+_Static_assert(alignof(struct pshm__cond) <= alignof(pshm_cond_t), "pshm_cond_t misaligned");
+
+/* ------------------------------------------------------------------------ */
+/* Mutexes                                                                  */
+
+/* The mutex behind m, or NULL when m is NULL or was never initialized. */
+static struct pshm__mutex *mutex_of(pshm_mutex_t *m)
+{
+	struct pshm__mutex *mx = (struct pshm__mutex *)(void *)m;
+	if (mx == NULL || atomic_load_explicit(&mx->magic, memory_order_acquire) != PSHM__MUTEX_MAGIC)
+		return NULL;
+	return mx;
+}
+
+/* The result of a pthread lock call on mx, as a libpshm code.  (Without
+ * robust mutexes the owner-died codes never come.) */
+static int lock_result(struct pshm__mutex *mx, int err)
+{
+	if (err == EOWNERDEAD) { /* we hold it: nobody else writes health now */
+		atomic_store(&mx->health, OWNER_DIED);
+		return PSHM_EOWNERDEAD;
+	}
+	if (err == ENOTRECOVERABLE) {
+		atomic_store(&mx->health, UNRECOVERABLE);
+		return PSHM_ENOTRECOVERABLE;
+	}
+	return -err;
+}
+
+/* The mutex behind m, ready to lock: NULL with *rc set when it is not. */
+static struct pshm__mutex *lockable(pshm_mutex_t *m, int *rc)
+{
+	struct pshm__mutex *mx = mutex_of(m);
+	*rc = mx == NULL ? -EINVAL
+	      : atomic_load(&mx->health) == UNRECOVERABLE ? PSHM_ENOTRECOVERABLE : 0;
+	return *rc == 0 ? mx : NULL;
+}
+
+static int set_mutex_attributes(pthread_mutexattr_t *attr)
+{
+	int err = pthread_mutexattr_setpshared(attr, PTHREAD_PROCESS_SHARED);
+	if (err == 0)
+		err = pthread_mutexattr_settype(attr, PTHREAD_MUTEX_ERRORCHECK);
+#if PSHM_HAVE_ROBUST_MUTEX
+	if (err == 0)
+		err = pthread_mutexattr_setrobust(attr, PTHREAD_MUTEX_ROBUST);
+#endif
+	return err;
+}
+
+PSHM_EXTERN int pshm_mutex_init(pshm_mutex_t *m)
+{
+	struct pshm__mutex *mx = (struct pshm__mutex *)(void *)m;
+	if (mx == NULL)
+		return -EINVAL;
+	pthread_mutexattr_t attr;
+	int err = pthread_mutexattr_init(&attr);
+	if (err != 0)
+		return -err;
+	err = set_mutex_attributes(&attr);
+	if (err == 0)
+		err = pthread_mutex_init(&mx->mutex, &attr);
+	pthread_mutexattr_destroy(&attr);
+	if (err != 0)
+		return -err;
+	atomic_store_explicit(&mx->health, HEALTHY, memory_order_relaxed);
+	atomic_store_explicit(&mx->magic, PSHM__MUTEX_MAGIC, memory_order_release);
+	return 0;
+}
+
+PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
+{
+	int rc;
+	struct pshm__mutex *mx = lockable(m, &rc);
+	return mx == NULL ? rc : lock_result(mx, pthread_mutex_lock(&mx->mutex));
+}
+
+PSHM_EXTERN int pshm_mutex_trylock(pshm_mutex_t *m)
+{
+	int rc;
+	struct pshm__mutex *mx = lockable(m, &rc);
+	if (mx == NULL)
+		return rc;
+	int err = pthread_mutex_trylock(&mx->mutex);
+	/* glibc says EDEADLK for a robust mutex the caller holds; POSIX says
+	 * EBUSY for any held mutex, and so do we. */
+	return lock_result(mx, err == EDEADLK ? EBUSY : err);
+}
+
+/* now + ms on clock, normalized. */
+static struct timespec deadline_after(clockid_t clock, long ms)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+PSHM_EXTERN int pshm_mutex_timedlock(pshm_mutex_t *m, long timeout_ms)
+{
+	int rc;
+	struct pshm__mutex *mx = lockable(m, &rc);
+	if (mx == NULL)
+		return rc;
+	if (timeout_ms < 0)
+		return -EINVAL;
+	struct timespec deadline = deadline_after(CLOCK_REALTIME, timeout_ms);
+	return lock_result(mx, pthread_mutex_timedlock(&mx->mutex, &deadline));
+}
+
+static int unlock(struct pshm__mutex *mx)
+{
+	int died = atomic_load(&mx->health) == OWNER_DIED;
+	int err = pthread_mutex_unlock(&mx->mutex);
+	if (err != 0)
+		return -err;
+	if (died) /* unlocked without pshm_mutex_consistent: lost for good */
+		atomic_store(&mx->health, UNRECOVERABLE);
+	return 0;
+}
+
+PSHM_EXTERN int pshm_mutex_unlock(pshm_mutex_t *m)
+{
+	struct pshm__mutex *mx = mutex_of(m);
+	return mx == NULL ? -EINVAL : unlock(mx);
+}
+
+PSHM_EXTERN int pshm_mutex_consistent(pshm_mutex_t *m)
+{
+	struct pshm__mutex *mx = mutex_of(m);
+	if (mx == NULL)
+		return -EINVAL;
+#if PSHM_HAVE_ROBUST_MUTEX
+	if (atomic_load(&mx->health) != OWNER_DIED)
+		return -EINVAL;
+	int err = pthread_mutex_consistent(&mx->mutex);
+	if (err != 0)
+		return -err;
+	atomic_store(&mx->health, HEALTHY);
+	return 0;
+#else
+	return -ENOTSUP;
+#endif
+}
+
+PSHM_EXTERN int pshm_mutex_destroy(pshm_mutex_t *m)
+{
+	struct pshm__mutex *mx = mutex_of(m);
+	if (mx == NULL)
+		return -EINVAL;
+	/* pthread_mutex_destroy of a locked mutex is undefined: find out first
+	 * (an unrecoverable one is never locked again, so it may go). */
+	if (atomic_load(&mx->health) != UNRECOVERABLE) {
+		int err = pthread_mutex_trylock(&mx->mutex);
+		if (err == EBUSY || err == EDEADLK)
+			return -EBUSY;
+		if (err == 0 || err == EOWNERDEAD)
+			pthread_mutex_unlock(&mx->mutex);
+	}
+	atomic_store_explicit(&mx->magic, 0, memory_order_relaxed);
+	return -pthread_mutex_destroy(&mx->mutex);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Condition variables                                                      */
+
+static struct pshm__cond *cond_of(pshm_cond_t *c)
+{
+	struct pshm__cond *cv = (struct pshm__cond *)(void *)c;
+	if (cv == NULL || atomic_load_explicit(&cv->magic, memory_order_acquire) != PSHM__COND_MAGIC)
+		return NULL;
+	return cv;
+}
+
+PSHM_EXTERN int pshm_cond_init(pshm_cond_t *c)
+{
+	struct pshm__cond *cv = (struct pshm__cond *)(void *)c;
+	if (cv == NULL)
+		return -EINVAL;
+	atomic_store_explicit(&cv->seq, 0, memory_order_relaxed);
+	atomic_store_explicit(&cv->waiters, 0, memory_order_relaxed);
+	atomic_store_explicit(&cv->magic, PSHM__COND_MAGIC, memory_order_release);
+	return 0;
+}
+
+static int cond_wait_until(pshm_cond_t *c, pshm_mutex_t *m, const struct timespec *deadline)
+{
+	struct pshm__cond *cv = cond_of(c);
+	struct pshm__mutex *mx = mutex_of(m);
+	if (cv == NULL || mx == NULL)
+		return -EINVAL;
+	/* Registered and sampled while m is held: a signal after this point,
+	 * even one sent before we sleep, changes seq and so ends the sleep. */
+	atomic_fetch_add(&cv->waiters, 1);
+	uint32_t seen = atomic_load(&cv->seq);
+	int rc = unlock(mx);
+	if (rc < 0) {
+		atomic_fetch_sub(&cv->waiters, 1);
+		return rc;
+	}
+	rc = pshm__wait(&cv->seq, seen, deadline);
+	atomic_fetch_sub(&cv->waiters, 1);
+	int locked = pshm_mutex_lock(m);
+	return locked != 0 ? locked : rc;
+}
+
+PSHM_EXTERN int pshm_cond_wait(pshm_cond_t *c, pshm_mutex_t *m)
+{
+	return cond_wait_until(c, m, NULL);
+}
+
+PSHM_EXTERN int pshm_cond_timedwait(pshm_cond_t *c, pshm_mutex_t *m, long timeout_ms)
+{
+	if (timeout_ms < 0)
+		return -EINVAL;
+	struct timespec deadline = deadline_after(CLOCK_MONOTONIC, timeout_ms);
+	return cond_wait_until(c, m, &deadline);
+}
+
+static int cond_wake(pshm_cond_t *c, int all)
+{
+	struct pshm__cond *cv = cond_of(c);
+	if (cv == NULL)
+		return -EINVAL;
+	atomic_fetch_add(&cv->seq, 1);
+	if (atomic_load(&cv->waiters) != 0)
+		pshm__wake(&cv->seq, all);
+	return 0;
+}
+
+PSHM_EXTERN int pshm_cond_signal(pshm_cond_t *c)
+{
+	return cond_wake(c, 0);
+}
+
+PSHM_EXTERN int pshm_cond_broadcast(pshm_cond_t *c)
+{
+	return cond_wake(c, 1);
+}
+
+PSHM_EXTERN int pshm_cond_destroy(pshm_cond_t *c)
+{
+	struct pshm__cond *cv = cond_of(c);
+	if (cv == NULL)
+		return -EINVAL;
+	atomic_store_explicit(&cv->magic, 0, memory_order_relaxed);
+	return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * wait-futex.c - pshm__wait/pshm__wake on Linux: a futex on the word.  Not
+ * FUTEX_PRIVATE_FLAG: the word is in shared memory, mapped by other
+ * processes at other addresses, and the kernel keys it by the page.
+ */
+#define _DEFAULT_SOURCE /* syscall() */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *timeout,
+                  uint32_t bitset)
+{
+	return syscall(SYS_futex, (void *)word, op, val, timeout, NULL, bitset);
+}
+
+int pshm__wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *deadline)
+{
+	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so a
+	 * retry after EINTR does not start the timeout again. */
+	for (;;) {
+		if (futex(word, FUTEX_WAIT_BITSET, expected, deadline, FUTEX_BITSET_MATCH_ANY) == 0)
+			return 0;
+		switch (errno) {
+		case EINTR:
+			continue;
+		case ETIMEDOUT:
+			return -ETIMEDOUT;
+		default: /* EAGAIN: *word != expected already */
+			return 0;
+		}
+	}
+}
+
+void pshm__wake(_Atomic uint32_t *word, int all)
+{
+	futex(word, FUTEX_WAKE, all ? (uint32_t)INT_MAX : 1u, NULL, 0);
+}

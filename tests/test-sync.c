@@ -1,0 +1,534 @@
+/*
+ * test-sync.c - mutexes, condition variables and the header lock, across
+ * real processes on every backend: exact counts under contention, a holder
+ * killed with SIGKILL, busy and timed-out locks, 100k records handed from a
+ * producer to a consumer, and the header lock between unrelated processes.
+ * The same calls between threads, for race detectors, are in race-sync.c.
+ *
+ * Built without robust mutexes (configure --disable-robust-mutex), the
+ * owner-death tests check what the documentation promises instead: the
+ * mutex stays locked and only timeouts get past it.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define PROCS 8
+#define ADDS 100000
+#define RECORDS 100000
+#define RING 64
+
+/* What the multi-process tests share, at the start of an anonymous segment. */
+struct shared {
+	pshm_mutex_t mutex;
+	pshm_cond_t not_empty;
+	pshm_cond_t not_full;
+	uint64_t counter; /* plain: only the mutex keeps it exact */
+	uint64_t head;    /* records produced */
+	uint64_t tail;    /* records consumed */
+	uint64_t received;
+	uint64_t out_of_order;
+	int flag;
+	struct record {
+		uint64_t seq;
+		uint64_t check;
+	} ring[RING];
+};
+
+static uint64_t check_of(uint64_t seq)
+{
+	return seq * UINT64_C(0x9E3779B97F4A7C15) + 1;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* An anonymous segment on backend b holding a struct shared, initialized. */
+static pshm_t *new_shared(pshm_backend_t b, struct shared **out)
+{
+	pshm_attr_t attr;
+	test_attr(&attr, b, 0);
+	pshm_t *shm;
+	cr_assert_eq(pshm_create(&shm, NULL, sizeof(struct shared), &attr), 0);
+	struct shared *s = pshm_addr(shm);
+	cr_assert_eq(pshm_mutex_init(&s->mutex), 0);
+	cr_assert_eq(pshm_cond_init(&s->not_empty), 0);
+	cr_assert_eq(pshm_cond_init(&s->not_full), 0);
+	*out = s;
+	return shm;
+}
+
+static void free_shared(pshm_t *shm, struct shared *s)
+{
+	cr_assert_eq(pshm_cond_destroy(&s->not_full), 0);
+	cr_assert_eq(pshm_cond_destroy(&s->not_empty), 0);
+	cr_assert_eq(pshm_mutex_destroy(&s->mutex), 0);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Exact counts                                                             */
+
+static int add_under_mutex(void *arg)
+{
+	struct shared *s = arg;
+	for (int i = 0; i < ADDS; i++) {
+		if (pshm_mutex_lock(&s->mutex) != 0)
+			return 1;
+		s->counter++;
+		if (pshm_mutex_unlock(&s->mutex) != 0)
+			return 2;
+	}
+	return 0;
+}
+
+BACKEND_TEST(sync, eight_processes_add_exactly_under_the_mutex)
+{
+	struct shared *s;
+	pshm_t *shm = new_shared(backend, &s);
+	pid_t pids[PROCS];
+	for (int i = 0; i < PROCS; i++)
+		pids[i] = test_fork(add_under_mutex, s);
+	for (int i = 0; i < PROCS; i++)
+		cr_expect_eq(test_wait(pids[i]), 0, "child %d", i);
+	cr_assert_eq(s->counter, (uint64_t)PROCS * ADDS);
+	free_shared(shm, s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A holder killed with SIGKILL                                             */
+
+struct holder {
+	pshm_mutex_t *mutex; /* NULL: the header lock of shm */
+	pshm_t *shm;
+	int ready_fd;   /* told once the lock is held */
+	int release_fd; /* read before unlocking; -1: hold until killed */
+	uint64_t *data; /* set to a "half-updated" value while held */
+};
+
+static int lock_either(pshm_mutex_t *m, pshm_t *shm)
+{
+	return m != NULL ? pshm_mutex_lock(m) : pshm_lock(shm);
+}
+
+static int hold(void *arg)
+{
+	const struct holder *h = arg;
+	if (lock_either(h->mutex, h->shm) != 0)
+		return 1;
+	if (h->data != NULL)
+		*h->data = 0xdead;
+	if (test_signal(h->ready_fd) < 0)
+		return 2;
+	if (h->release_fd < 0) {
+		for (;;)
+			pause();
+	}
+	if (test_await(h->release_fd) < 0)
+		return 3;
+	return h->mutex != NULL ? -pshm_mutex_unlock(h->mutex) : -pshm_unlock(h->shm);
+}
+
+/* Fork a holder of m (NULL: shm's header lock), wait until it holds it, and
+ * SIGKILL it. */
+static void kill_holder(pshm_mutex_t *m, pshm_t *shm, uint64_t *data)
+{
+	int ready[2];
+	cr_assert_eq(pipe(ready), 0);
+	struct holder h = {m, shm, ready[1], -1, data};
+	pid_t pid = test_fork(hold, &h);
+	cr_assert_eq(test_await(ready[0]), 0, "the holder never locked");
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(test_wait(pid), 128 + SIGKILL);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+#if PSHM_HAVE_ROBUST_MUTEX
+
+BACKEND_TEST(sync, a_dead_owner_is_reported_and_the_repaired_mutex_works)
+{
+	struct shared *s;
+	pshm_t *shm = new_shared(backend, &s);
+	kill_holder(&s->mutex, NULL, &s->counter);
+
+	cr_assert_eq(pshm_mutex_lock(&s->mutex), PSHM_EOWNERDEAD);
+	cr_assert_eq(s->counter, 0xdead, "the dead owner's write is visible");
+	s->counter = 7; /* the repair */
+	cr_assert_eq(pshm_mutex_consistent(&s->mutex), 0);
+	cr_assert_eq(pshm_mutex_unlock(&s->mutex), 0);
+
+	cr_assert_eq(pshm_mutex_lock(&s->mutex), 0, "repaired: an ordinary lock again");
+	cr_assert_eq(s->counter, 7);
+	cr_assert_eq(pshm_mutex_unlock(&s->mutex), 0);
+	cr_assert_eq(add_under_mutex(s), 0, "and it keeps working");
+	free_shared(shm, s);
+}
+
+static int lock_unrecoverable(void *arg)
+{
+	struct shared *s = arg;
+	alarm(20); /* a hang is a failure, not a stuck suite */
+	return pshm_mutex_lock(&s->mutex) == PSHM_ENOTRECOVERABLE ? 0 : 1;
+}
+
+BACKEND_TEST(sync, a_dead_owner_not_repaired_leaves_the_mutex_unusable)
+{
+	struct shared *s;
+	pshm_t *shm = new_shared(backend, &s);
+	kill_holder(&s->mutex, NULL, NULL);
+
+	cr_assert_eq(pshm_mutex_lock(&s->mutex), PSHM_EOWNERDEAD);
+	cr_assert_eq(pshm_mutex_unlock(&s->mutex), 0, "unlocked without marking it consistent");
+	cr_assert_eq(pshm_mutex_lock(&s->mutex), PSHM_ENOTRECOVERABLE);
+	cr_assert_eq(pshm_mutex_trylock(&s->mutex), PSHM_ENOTRECOVERABLE);
+	int rc = pshm_mutex_timedlock(&s->mutex, 10);
+	cr_assert_eq(rc, PSHM_ENOTRECOVERABLE, "timedlock: %d %s", rc, pshm_strerror(rc));
+	cr_assert_str_neq(pshm_strerror(PSHM_ENOTRECOVERABLE), "Unknown error");
+	/* After all that (glibc's trylock alone would leave it looking held),
+	 * another process is told too, rather than blocked for ever. */
+	pid_t pid = test_fork(lock_unrecoverable, s);
+	cr_assert_eq(test_wait(pid), 0, "another process did not get PSHM_ENOTRECOVERABLE");
+	cr_assert_eq(pshm_cond_destroy(&s->not_full), 0);
+	cr_assert_eq(pshm_cond_destroy(&s->not_empty), 0);
+	cr_assert_eq(pshm_mutex_destroy(&s->mutex), 0);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+BACKEND_TEST(sync, a_dead_owner_of_the_header_lock_is_reported)
+{
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	pshm_t *shm;
+	cr_assert_eq(pshm_create(&shm, NULL, 4096, &attr), 0);
+	kill_holder(NULL, shm, NULL);
+
+	cr_assert_eq(pshm_trylock(shm), PSHM_EOWNERDEAD);
+	cr_assert_eq(pshm_consistent(shm), 0);
+	cr_assert_eq(pshm_unlock(shm), 0);
+	cr_assert_eq(pshm_lock(shm), 0);
+	cr_assert_eq(pshm_unlock(shm), 0);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+#else /* no robust mutexes: what the documentation says happens instead */
+
+BACKEND_TEST(sync, a_dead_owner_keeps_the_mutex_locked_without_robust_mutexes)
+{
+	struct shared *s;
+	pshm_t *shm = new_shared(backend, &s);
+	kill_holder(&s->mutex, NULL, &s->counter);
+
+	cr_assert_eq(pshm_mutex_trylock(&s->mutex), -EBUSY);
+	cr_assert_eq(pshm_mutex_timedlock(&s->mutex, 100), -ETIMEDOUT);
+	cr_assert_eq(pshm_mutex_consistent(&s->mutex), -ENOTSUP);
+	cr_assert_eq(pshm_destroy(shm), 0); /* the mutex cannot be destroyed: locked */
+}
+
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Busy and timed-out locks                                                 */
+
+BACKEND_TEST(sync, a_held_mutex_is_busy_and_a_timed_lock_times_out)
+{
+	struct shared *s;
+	pshm_t *shm = new_shared(backend, &s);
+	int ready[2], release[2];
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(release), 0);
+	struct holder h = {&s->mutex, NULL, ready[1], release[0], NULL};
+	pid_t pid = test_fork(hold, &h);
+	cr_assert_eq(test_await(ready[0]), 0);
+
+	cr_assert_eq(pshm_mutex_trylock(&s->mutex), -EBUSY);
+	long long start = now_ms();
+	cr_assert_eq(pshm_mutex_timedlock(&s->mutex, 300), -ETIMEDOUT);
+	long long took = now_ms() - start;
+	cr_assert_geq(took, 150, "timed out after %lld ms of 300", took);
+	cr_assert_lt(took, 10000, "timed out after %lld ms of 300", took);
+
+	cr_assert_eq(test_signal(release[1]), 0);
+	cr_assert_eq(pshm_mutex_timedlock(&s->mutex, 60000), 0, "released: the lock is had");
+	cr_assert_eq(test_wait(pid), 0);
+	cr_assert_eq(pshm_mutex_unlock(&s->mutex), 0);
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(release[i]);
+	}
+	free_shared(shm, s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Producer and consumer                                                    */
+
+static int produce(void *arg)
+{
+	struct shared *s = arg;
+	for (uint64_t seq = 0; seq < RECORDS; seq++) {
+		if (pshm_mutex_lock(&s->mutex) != 0)
+			return 1;
+		while (s->head - s->tail == RING)
+			if (pshm_cond_wait(&s->not_full, &s->mutex) != 0)
+				return 2;
+		s->ring[s->head % RING] = (struct record){seq, check_of(seq)};
+		s->head++;
+		if (pshm_cond_signal(&s->not_empty) != 0 || pshm_mutex_unlock(&s->mutex) != 0)
+			return 3;
+	}
+	return 0;
+}
+
+static int consume(void *arg)
+{
+	struct shared *s = arg;
+	for (uint64_t want = 0; want < RECORDS; want++) {
+		if (pshm_mutex_lock(&s->mutex) != 0)
+			return 1;
+		while (s->head == s->tail)
+			if (pshm_cond_wait(&s->not_empty, &s->mutex) != 0)
+				return 2;
+		struct record r = s->ring[s->tail % RING];
+		s->tail++;
+		s->received++;
+		if (r.seq != want || r.check != check_of(want))
+			s->out_of_order++;
+		if (pshm_cond_signal(&s->not_full) != 0 || pshm_mutex_unlock(&s->mutex) != 0)
+			return 3;
+	}
+	return 0;
+}
+
+BACKEND_TEST(sync, a_producer_hands_100k_records_to_a_consumer_in_order)
+{
+	struct shared *s;
+	pshm_t *shm = new_shared(backend, &s);
+	pid_t consumer = test_fork(consume, s);
+	pid_t producer = test_fork(produce, s);
+	cr_assert_eq(test_wait(producer), 0);
+	cr_assert_eq(test_wait(consumer), 0);
+	cr_assert_eq(s->received, RECORDS, "records lost or duplicated");
+	cr_assert_eq(s->out_of_order, 0, "records out of order or damaged");
+	cr_assert_eq(s->head, RECORDS);
+	cr_assert_eq(s->tail, RECORDS);
+	free_shared(shm, s);
+}
+
+BACKEND_TEST(sync, a_waiter_nobody_signals_times_out_holding_the_mutex)
+{
+	struct shared *s;
+	pshm_t *shm = new_shared(backend, &s);
+	cr_assert_eq(pshm_mutex_lock(&s->mutex), 0);
+	long long start = now_ms();
+	cr_assert_eq(pshm_cond_timedwait(&s->not_empty, &s->mutex, 300), -ETIMEDOUT);
+	long long took = now_ms() - start;
+	cr_assert_geq(took, 150, "timed out after %lld ms of 300", took);
+	cr_assert_lt(took, 10000, "timed out after %lld ms of 300", took);
+	cr_assert_eq(pshm_mutex_trylock(&s->mutex), -EBUSY, "the mutex is held again");
+	cr_assert_eq(pshm_mutex_unlock(&s->mutex), 0);
+	free_shared(shm, s);
+}
+
+/* Wait for s->flag under the mutex; 0 once seen, 1 if 60 s pass. */
+static int await_flag(void *arg)
+{
+	struct shared *s = arg;
+	if (pshm_mutex_lock(&s->mutex) != 0)
+		return 2;
+	s->counter++; /* "I am about to wait" */
+	int rc = 0;
+	while (!s->flag && rc == 0)
+		rc = pshm_cond_timedwait(&s->not_empty, &s->mutex, 60000);
+	int seen = s->flag;
+	pshm_mutex_unlock(&s->mutex);
+	return seen ? 0 : 1;
+}
+
+/* Spin until n children announced (under the mutex) that they wait. */
+static void await_waiters(struct shared *s, uint64_t n)
+{
+	for (;;) {
+		cr_assert_eq(pshm_mutex_lock(&s->mutex), 0);
+		uint64_t waiting = s->counter;
+		cr_assert_eq(pshm_mutex_unlock(&s->mutex), 0);
+		if (waiting >= n)
+			return;
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
+}
+
+BACKEND_TEST(sync, a_broadcast_wakes_every_waiter)
+{
+	struct shared *s;
+	pshm_t *shm = new_shared(backend, &s);
+	enum { WAITERS = 4 };
+	pid_t pids[WAITERS];
+	for (int i = 0; i < WAITERS; i++)
+		pids[i] = test_fork(await_flag, s);
+	await_waiters(s, WAITERS);
+	cr_assert_eq(pshm_mutex_lock(&s->mutex), 0);
+	s->flag = 1;
+	cr_assert_eq(pshm_cond_broadcast(&s->not_empty), 0);
+	cr_assert_eq(pshm_mutex_unlock(&s->mutex), 0);
+	for (int i = 0; i < WAITERS; i++)
+		cr_expect_eq(test_wait(pids[i]), 0, "waiter %d", i);
+	free_shared(shm, s);
+}
+
+BACKEND_TEST(sync, a_waiter_killed_while_waiting_leaves_the_condition_usable)
+{
+	struct shared *s;
+	pshm_t *shm = new_shared(backend, &s);
+	pid_t victim = test_fork(await_flag, s);
+	await_waiters(s, 1);
+	/* Holding the mutex proves the victim is inside pshm_cond_wait. */
+	cr_assert_eq(pshm_mutex_lock(&s->mutex), 0);
+	cr_assert_eq(kill(victim, SIGKILL), 0);
+	cr_assert_eq(test_wait(victim), 128 + SIGKILL);
+	cr_assert_eq(pshm_mutex_unlock(&s->mutex), 0);
+
+	pid_t waiter = test_fork(await_flag, s);
+	await_waiters(s, 2);
+	cr_assert_eq(pshm_mutex_lock(&s->mutex), 0);
+	s->flag = 1;
+	cr_assert_eq(pshm_cond_signal(&s->not_empty), 0);
+	cr_assert_eq(pshm_mutex_unlock(&s->mutex), 0);
+	cr_assert_eq(test_wait(waiter), 0, "the next waiter was woken");
+	free_shared(shm, s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The header lock between unrelated processes                              */
+
+BACKEND_TEST(sync, the_header_lock_counts_exactly_between_unrelated_processes)
+{
+	enum { HELPERS = 4, EACH = 20000 };
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "hdrlock");
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	pshm_t *shm;
+	cr_assert_eq(pshm_create(&shm, name, 4096, &attr), 0);
+
+	const char *args[] = {pshm_backend_name(backend), name, "locked-add", "20000", NULL};
+	pid_t pids[HELPERS];
+	int fds[HELPERS];
+	for (int i = 0; i < HELPERS; i++)
+		pids[i] = test_spawn_helper(args, &fds[i]);
+	uint64_t *counter = pshm_addr(shm);
+	for (int i = 0; i < EACH; i++) {
+		cr_assert_eq(pshm_lock(shm), 0);
+		++*counter;
+		cr_assert_eq(pshm_unlock(shm), 0);
+	}
+	for (int i = 0; i < HELPERS; i++) {
+		char out[256];
+		cr_expect_eq(test_finish_helper(pids[i], fds[i], out, sizeof(out)), 0, "helper: %s", out);
+		cr_expect_str_eq(out, "done\n");
+	}
+	cr_assert_eq(pshm_lock(shm), 0);
+	cr_assert_eq(*counter, (uint64_t)(HELPERS + 1) * EACH);
+	cr_assert_eq(pshm_unlock(shm), 0);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+BACKEND_TEST(sync, the_header_lock_is_refused_on_a_read_only_attach)
+{
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "hdrro");
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	pshm_t *owner, *reader;
+	cr_assert_eq(pshm_create(&owner, name, 4096, &attr), 0);
+	test_attr(&attr, backend, PSHM_RDONLY);
+	cr_assert_eq(pshm_attach(&reader, name, &attr), 0);
+	cr_assert_eq(pshm_lock(reader), -EACCES);
+	cr_assert_eq(pshm_trylock(reader), -EACCES);
+	cr_assert_eq(pshm_unlock(reader), -EACCES);
+	cr_assert_eq(pshm_consistent(reader), -EACCES);
+	cr_assert_eq(pshm_trylock(owner), 0, "the writable handle still locks");
+	cr_assert_eq(pshm_unlock(owner), 0);
+	cr_assert_eq(pshm_detach(reader), 0);
+	cr_assert_eq(pshm_destroy(owner), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bad input                                                                */
+
+Test(sync, null_and_uninitialized_objects_are_refused)
+{
+	pshm_mutex_t zero_m;
+	pshm_cond_t zero_c;
+	memset(&zero_m, 0, sizeof(zero_m));
+	memset(&zero_c, 0, sizeof(zero_c));
+	pshm_mutex_t *ms[] = {NULL, &zero_m};
+	pshm_cond_t *cs[] = {NULL, &zero_c};
+	for (int i = 0; i < 2; i++) {
+		if (i == 0)
+			cr_expect_eq(pshm_mutex_init(ms[i]), -EINVAL);
+		cr_expect_eq(pshm_mutex_lock(ms[i]), -EINVAL);
+		cr_expect_eq(pshm_mutex_trylock(ms[i]), -EINVAL);
+		cr_expect_eq(pshm_mutex_timedlock(ms[i], 10), -EINVAL);
+		cr_expect_eq(pshm_mutex_unlock(ms[i]), -EINVAL);
+		cr_expect_eq(pshm_mutex_consistent(ms[i]), -EINVAL);
+		cr_expect_eq(pshm_mutex_destroy(ms[i]), -EINVAL);
+		if (i == 0)
+			cr_expect_eq(pshm_cond_init(cs[i]), -EINVAL);
+		cr_expect_eq(pshm_cond_signal(cs[i]), -EINVAL);
+		cr_expect_eq(pshm_cond_broadcast(cs[i]), -EINVAL);
+		cr_expect_eq(pshm_cond_destroy(cs[i]), -EINVAL);
+	}
+	pshm_mutex_t m;
+	pshm_cond_t c;
+	cr_assert_eq(pshm_mutex_init(&m), 0);
+	cr_assert_eq(pshm_cond_init(&c), 0);
+	cr_expect_eq(pshm_cond_wait(&zero_c, &m), -EINVAL);
+	cr_expect_eq(pshm_cond_wait(&c, &zero_m), -EINVAL);
+	cr_expect_eq(pshm_cond_wait(NULL, &m), -EINVAL);
+	cr_expect_eq(pshm_cond_timedwait(&c, NULL, 10), -EINVAL);
+	cr_expect_eq(pshm_lock(NULL), -EINVAL);
+	cr_expect_eq(pshm_trylock(NULL), -EINVAL);
+	cr_expect_eq(pshm_unlock(NULL), -EINVAL);
+	cr_expect_eq(pshm_consistent(NULL), -EINVAL);
+	cr_assert_eq(pshm_cond_destroy(&c), 0);
+	cr_assert_eq(pshm_mutex_destroy(&m), 0);
+}
+
+Test(sync, misuse_of_a_mutex_gets_a_clear_code)
+{
+	pshm_mutex_t m;
+	pshm_cond_t c;
+	cr_assert_eq(pshm_mutex_init(&m), 0);
+	cr_assert_eq(pshm_cond_init(&c), 0);
+	cr_expect_eq(pshm_mutex_unlock(&m), -EPERM, "unlock of an unlocked mutex");
+	cr_expect_eq(pshm_cond_wait(&c, &m), -EPERM, "wait without holding the mutex");
+	cr_expect_eq(pshm_cond_timedwait(&c, &m, 10), -EPERM);
+	cr_expect_eq(pshm_mutex_timedlock(&m, -1), -EINVAL);
+	cr_assert_eq(pshm_mutex_lock(&m), 0);
+	cr_expect_eq(pshm_mutex_lock(&m), -EDEADLK, "relock by the holder");
+	cr_expect_eq(pshm_mutex_trylock(&m), -EBUSY);
+	cr_expect_eq(pshm_cond_timedwait(&c, &m, -1), -EINVAL);
+	cr_expect_eq(pshm_mutex_destroy(&m), -EBUSY, "destroy of a held mutex");
+#if PSHM_HAVE_ROBUST_MUTEX
+	cr_expect_eq(pshm_mutex_consistent(&m), -EINVAL, "consistent on a healthy mutex");
+#endif
+	cr_assert_eq(pshm_mutex_unlock(&m), 0);
+	cr_assert_eq(pshm_mutex_destroy(&m), 0);
+	cr_expect_eq(pshm_mutex_lock(&m), -EINVAL, "lock after destroy");
+	cr_assert_eq(pshm_cond_destroy(&c), 0);
+	cr_expect_eq(pshm_cond_signal(&c), -EINVAL, "signal after destroy");
+	cr_expect_str_neq(pshm_strerror(PSHM_EOWNERDEAD), "Unknown error");
+	cr_expect_str_neq(pshm_strerror(-ETIMEDOUT), "Unknown error");
+}
