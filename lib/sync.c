@@ -76,13 +76,14 @@ static int lock_result(struct pshm__mutex *mx, int err)
 	return -err;
 }
 
-/* The mutex behind m, ready to lock: NULL with *rc set when it is not. */
-static struct pshm__mutex *lockable(pshm_mutex_t *m, int *rc)
+/* Why mx (from mutex_of) cannot be locked, or 0 if it can. */
+static int lock_refusal(struct pshm__mutex *mx)
 {
-	struct pshm__mutex *mx = mutex_of(m);
-	*rc = mx == NULL ? -EINVAL
-	      : atomic_load(&mx->health) == UNRECOVERABLE ? PSHM_ENOTRECOVERABLE : 0;
-	return *rc == 0 ? mx : NULL;
+	if (mx == NULL)
+		return -EINVAL;
+	if (atomic_load_explicit(&mx->health, memory_order_relaxed) == UNRECOVERABLE)
+		return PSHM_ENOTRECOVERABLE;
+	return 0;
 }
 
 static int set_mutex_attributes(pthread_mutexattr_t *attr)
@@ -119,16 +120,16 @@ PSHM_EXTERN int pshm_mutex_init(pshm_mutex_t *m)
 
 PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
 {
-	int rc;
-	struct pshm__mutex *mx = lockable(m, &rc);
-	return mx == NULL ? rc : lock_result(mx, pthread_mutex_lock(&mx->mutex));
+	struct pshm__mutex *mx = mutex_of(m);
+	int rc = lock_refusal(mx);
+	return rc != 0 ? rc : lock_result(mx, pthread_mutex_lock(&mx->mutex));
 }
 
 PSHM_EXTERN int pshm_mutex_trylock(pshm_mutex_t *m)
 {
-	int rc;
-	struct pshm__mutex *mx = lockable(m, &rc);
-	if (mx == NULL)
+	struct pshm__mutex *mx = mutex_of(m);
+	int rc = lock_refusal(mx);
+	if (rc != 0)
 		return rc;
 	int err = pthread_mutex_trylock(&mx->mutex);
 	/* glibc says EDEADLK for a robust mutex the caller holds; POSIX says
@@ -152,9 +153,9 @@ static struct timespec deadline_after(clockid_t clock, long ms)
 
 PSHM_EXTERN int pshm_mutex_timedlock(pshm_mutex_t *m, long timeout_ms)
 {
-	int rc;
-	struct pshm__mutex *mx = lockable(m, &rc);
-	if (mx == NULL)
+	struct pshm__mutex *mx = mutex_of(m);
+	int rc = lock_refusal(mx);
+	if (rc != 0)
 		return rc;
 	if (timeout_ms < 0)
 		return -EINVAL;
@@ -164,7 +165,7 @@ PSHM_EXTERN int pshm_mutex_timedlock(pshm_mutex_t *m, long timeout_ms)
 
 static int unlock(struct pshm__mutex *mx)
 {
-	int died = atomic_load(&mx->health) == OWNER_DIED;
+	int died = atomic_load_explicit(&mx->health, memory_order_relaxed) == OWNER_DIED;
 	int err = pthread_mutex_unlock(&mx->mutex);
 	if (err != 0)
 		return -err;
