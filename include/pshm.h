@@ -89,6 +89,13 @@ PSHM_EXTERN const char *pshm_strerror(int err);
 /* Flags for pshm_attr_set_flags(). */
 #define PSHM_RDONLY 0x1u /* pshm_attach: map the segment read-only; a write faults.
                             Not valid for pshm_create (-EINVAL). */
+#define PSHM_NORESERVE 0x2u /* pshm_create: do not reserve the memory up front.
+                               By default the POSIX and mmap backends allocate
+                               every page at creation, so that a full tmpfs is
+                               -ENOSPC then and not SIGBUS on a later first
+                               touch; this skips that, for a faster creation
+                               of large sparse segments.  Not valid for
+                               pshm_attach (-EINVAL). */
 
 /*
  * Segment attributes.  Caller-allocated (on the stack is fine); initialize

@@ -50,8 +50,11 @@ static int file_path(char path[PATH_MAX], const char *name)
 	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
-static int mmap_create_anon(struct pshm__map *map, size_t len)
+/* The kernel charges a shared anonymous mapping when it is made (unless
+ * overcommit is off-limits anyway): nothing to reserve. */
+static int mmap_create_anon(struct pshm__map *map, size_t len, int reserve)
 {
+	(void)reserve;
 	void *addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (addr == MAP_FAILED)
 		return pshm__neg_errno();
@@ -61,7 +64,8 @@ static int mmap_create_anon(struct pshm__map *map, size_t len)
 	return 0;
 }
 
-static int mmap_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode)
+static int mmap_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode,
+                             int reserve)
 {
 	char path[PATH_MAX];
 	int rc = file_path(path, name);
@@ -72,7 +76,7 @@ static int mmap_create_named(struct pshm__map *map, const char *name, size_t len
 		return -ENOTDIR; /* the directory is missing: not "no such segment" */
 	if (fd < 0)
 		return fd;
-	rc = pshm__fd_init_map(fd, mode, len, map);
+	rc = pshm__fd_init_map(fd, mode, len, reserve, map);
 	close(fd);
 	if (rc < 0)
 		unlink(path);

@@ -55,9 +55,11 @@ static int open_unique_object(void)
 	}
 }
 
-/* An fd for a fresh object with no name, or a negative code. */
-static int open_unnamed(void)
+/* An fd for a fresh object with no name, or a negative code.  *in_tmpfs:
+ * whether it lives in a size-limited file system (a memfd does not). */
+static int open_unnamed(int *in_tmpfs)
 {
+	*in_tmpfs = 0;
 #if HAVE_MEMFD_CREATE
 	int fd = memfd_create("pshm", MFD_CLOEXEC);
 	if (fd >= 0)
@@ -65,27 +67,32 @@ static int open_unnamed(void)
 	if (errno != ENOSYS)
 		return pshm__neg_errno();
 #endif
+	*in_tmpfs = 1;
 	return open_unique_object();
 }
 
-static int posix_create_anon(struct pshm__map *map, size_t len)
+static int posix_create_anon(struct pshm__map *map, size_t len, int reserve)
 {
-	int fd = open_unnamed();
+	int in_tmpfs;
+	int fd = open_unnamed(&in_tmpfs);
 	if (fd < 0)
 		return fd;
-	int rc = pshm__fd_init_map(fd, 0600, len, map);
+	/* A memfd cannot run out of file system, only of memory, and then the
+	 * OOM killer comes, not SIGBUS: reserving would only fill memory now. */
+	int rc = pshm__fd_init_map(fd, 0600, len, reserve && in_tmpfs, map);
 	close(fd);
 	return rc;
 }
 
-static int posix_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode)
+static int posix_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode,
+                              int reserve)
 {
 	object_name object;
 	object_name_of(object, name);
 	int fd = shm_open_retry(object, O_RDWR | O_CREAT | O_EXCL, mode);
 	if (fd < 0)
 		return fd;
-	int rc = pshm__fd_init_map(fd, mode, len, map);
+	int rc = pshm__fd_init_map(fd, mode, len, reserve, map);
 	close(fd);
 	if (rc < 0)
 		shm_unlink(object);

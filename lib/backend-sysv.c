@@ -74,8 +74,10 @@ static int create_error(void)
 	return errno == EINVAL ? -ENOMEM : pshm__neg_errno();
 }
 
-static int sysv_create_anon(struct pshm__map *map, size_t len)
+/* SysV segments are charged against SHMALL when made: nothing to reserve. */
+static int sysv_create_anon(struct pshm__map *map, size_t len, int reserve)
 {
+	(void)reserve;
 	int id = shmget(IPC_PRIVATE, len, IPC_CREAT | 0600);
 	if (id < 0)
 		return create_error();
@@ -84,8 +86,10 @@ static int sysv_create_anon(struct pshm__map *map, size_t len)
 	return rc;
 }
 
-static int sysv_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode)
+static int sysv_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode,
+                             int reserve)
 {
+	(void)reserve;
 	int id = shmget(key_of(name), len, IPC_CREAT | IPC_EXCL | (int)mode);
 	if (id < 0 && errno == EEXIST) {
 		int existing;

@@ -36,7 +36,30 @@ static int map_fd(int fd, size_t len, int rdonly, struct pshm__map *map)
 	return 0;
 }
 
-int pshm__fd_init_map(int fd, mode_t mode, size_t len, struct pshm__map *map)
+/*
+ * Allocate len bytes of fd.  posix_fallocate returns its error rather than
+ * setting errno.  A file system that cannot (EOPNOTSUPP, or EINVAL/ENODEV
+ * from some) keeps the ftruncate size and the risk of a later SIGBUS.
+ */
+static int reserve_blocks(int fd, off_t length)
+{
+	int err;
+	do
+		err = posix_fallocate(fd, 0, length);
+	while (err == EINTR);
+	switch (err) {
+	case 0:
+	case EOPNOTSUPP:
+	case EINVAL:
+	case ENODEV:
+	case ENOSYS:
+		return 0;
+	default:
+		return -err;
+	}
+}
+
+int pshm__fd_init_map(int fd, mode_t mode, size_t len, int reserve, struct pshm__map *map)
 {
 	off_t length = (off_t)len;
 	if (length < 0 || (size_t)length != len)
@@ -50,6 +73,11 @@ int pshm__fd_init_map(int fd, mode_t mode, size_t len, struct pshm__map *map)
 	while (rc < 0 && errno == EINTR);
 	if (rc < 0)
 		return pshm__neg_errno();
+	if (reserve) {
+		rc = reserve_blocks(fd, length);
+		if (rc < 0)
+			return rc;
+	}
 	return map_fd(fd, len, 0, map);
 }
 

@@ -82,12 +82,14 @@ struct pshm__backend_ops {
 	int (*probe)(void);
 
 	/* xCreateAnon: map len zeroed bytes, shared with later children and
-	 * gone when the last of them unmaps or exits. */
-	int (*create_anon)(struct pshm__map *map, size_t len);
+	 * gone when the last of them unmaps or exits.  reserve: allocate the
+	 * memory now where the backend could otherwise fail later (SIGBUS). */
+	int (*create_anon)(struct pshm__map *map, size_t len, int reserve);
 
 	/* xCreateNamed: create name exclusively (-EEXIST) with exactly mode,
-	 * len zeroed bytes, and map it read-write. */
-	int (*create_named)(struct pshm__map *map, const char *name, size_t len, mode_t mode);
+	 * len zeroed bytes, and map it read-write; reserve as above. */
+	int (*create_named)(struct pshm__map *map, const char *name, size_t len, mode_t mode,
+	                    int reserve);
 
 	/* xOpenNamed: map the whole existing segment name (-ENOENT).  -EAGAIN
 	 * when it is too small to hold a header yet (its creator is sizing it). */
@@ -116,8 +118,9 @@ int pshm__neg_errno(void);
 
 /* fd-based segments (POSIX and mmap backends), in fd-segment.c. */
 
-/* Set mode exactly, size fd to len and map it read-write into map. */
-int pshm__fd_init_map(int fd, mode_t mode, size_t len, struct pshm__map *map);
+/* Set mode exactly, size fd to len (reserve: allocating the blocks, so
+ * that a full file system says -ENOSPC now) and map it read-write. */
+int pshm__fd_init_map(int fd, mode_t mode, size_t len, int reserve, struct pshm__map *map);
 
 /* Map all of the existing object behind fd; -EAGAIN while it is smaller than
  * a header. */

@@ -19,7 +19,9 @@
 #define PSHM__READY_TIMEOUT_NS (1000L * 1000L * 1000L)
 
 #define PSHM__ATTR_MAGIC 0x70736861u /* "pshA": pshm_attr_init ran */
-#define PSHM__KNOWN_FLAGS (PSHM_RDONLY)
+#define PSHM__KNOWN_FLAGS (PSHM_RDONLY | PSHM_NORESERVE)
+#define PSHM__CREATE_FLAGS (PSHM_NORESERVE)
+#define PSHM__ATTACH_FLAGS (PSHM_RDONLY)
 #define PSHM__DEFAULT_MODE 0600u
 
 struct pshm {
@@ -285,15 +287,16 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 		return -EINVAL;
 	if (rc < 0)
 		return rc;
-	if (set.flags & PSHM_RDONLY)
+	if (set.flags & ~PSHM__CREATE_FLAGS)
 		return -EINVAL;
+	int reserve = (set.flags & PSHM_NORESERVE) == 0;
 	size_t len = mapping_length(size);
 	if (len == 0)
 		return -EINVAL;
 
 	struct pshm__map map = {.addr = NULL, .len = 0, .id = -1};
-	rc = name == NULL ? set.ops->create_anon(&map, len)
-	                  : set.ops->create_named(&map, name, len, set.mode);
+	rc = name == NULL ? set.ops->create_anon(&map, len, reserve)
+	                  : set.ops->create_named(&map, name, len, set.mode, reserve);
 	if (rc < 0)
 		return rc;
 	rc = header_publish(map.addr, name, size, set.ops->id);
@@ -347,6 +350,8 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 		return -EINVAL;
 	if (rc < 0)
 		return rc;
+	if (set.flags & ~PSHM__ATTACH_FLAGS)
+		return -EINVAL;
 
 	struct pshm__map map = {.addr = NULL, .len = 0, .id = -1};
 	long long deadline = monotonic_ns() + PSHM__READY_TIMEOUT_NS;
