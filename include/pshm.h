@@ -72,8 +72,11 @@ enum {
 	PSHM_EOWNERDEAD = -1006, /* the mutex's owner died holding it; the caller now
 	                            holds it and must repair the data, then call
 	                            pshm_mutex_consistent() before unlocking */
-	PSHM_ENOTRECOVERABLE = -1007 /* the mutex's owner died and nobody marked it
-	                                consistent: it can never be locked again */
+	PSHM_ENOTRECOVERABLE = -1007, /* the mutex's owner died and nobody marked it
+	                                 consistent: it can never be locked again */
+	PSHM_EOWNER = -1008,  /* the segment belongs to another user (see PSHM_ANY_OWNER) */
+	PSHM_EUNSAFE = -1009  /* the mmap backend's directory is unsafe: others may write
+	                         in it without the sticky bit, or another user owns it */
 };
 
 /*
@@ -96,6 +99,12 @@ PSHM_EXTERN const char *pshm_strerror(int err);
                                touch; this skips that, for a faster creation
                                of large sparse segments.  Not valid for
                                pshm_attach (-EINVAL). */
+#define PSHM_ANY_OWNER 0x4u /* pshm_attach: accept a segment that another user
+                               owns (its mode must still let the caller in).
+                               Without it such a segment is refused with
+                               PSHM_EOWNER, so that a look-alike planted by
+                               someone else is never taken for one's own.
+                               Not valid for pshm_create (-EINVAL). */
 
 /*
  * Segment attributes.  Caller-allocated (on the stack is fine); initialize

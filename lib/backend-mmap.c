@@ -1,6 +1,7 @@
 /*
  * backend-mmap.c - mmap(MAP_SHARED|MAP_ANONYMOUS) for anonymous segments,
- * and for a named segment "NAME" a MAP_SHARED file DIR/pshm-mmap.NAME.
+ * and for a named segment "NAME" a MAP_SHARED file DIR/pshm-mmap.NAME,
+ * reached through a checked fd of DIR.
  *
  * DIR is $PSHM_MMAP_DIR when set (ignored in set-user-ID programs), else the
  * directory given to ./configure --with-mmap-dir (by default /dev/shm, a
@@ -11,10 +12,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -24,10 +25,6 @@
 #endif
 
 #define MMAP_FILE_PREFIX "pshm-mmap."
-
-#ifndef PATH_MAX
-#define PATH_MAX 4096
-#endif
 
 static const char *segment_dir(void)
 {
@@ -39,22 +36,42 @@ static const char *segment_dir(void)
 	return dir != NULL && dir[0] != '\0' ? dir : PSHM_MMAP_DIR;
 }
 
-/* DIR/pshm-mmap.NAME into path; -EINVAL for a relative DIR, which would
- * name different files in processes with different working directories. */
-static int file_path(char path[PATH_MAX], const char *name)
+/*
+ * Open the segment directory, refusing what would let another user plant
+ * or swap files in it: a symbolic link (O_NOFOLLOW), a directory owned by
+ * somebody else (root's /dev/shm is fine), or one others may write in
+ * without the sticky bit that stops them removing our files.  The segment
+ * files are then reached relative to this fd, never by path again.
+ */
+static int open_segment_dir(void)
 {
 	const char *dir = segment_dir();
 	if (dir[0] != '/')
-		return -EINVAL;
-	int n = snprintf(path, PATH_MAX, "%s/" MMAP_FILE_PREFIX "%s", dir, name);
-	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+		return -EINVAL; /* relative: other processes would look elsewhere */
+	int fd = pshm__open_retry(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	int rc = fstat(fd, &st) < 0 ? pshm__neg_errno() : 0;
+	if (rc == 0 && ((st.st_uid != geteuid() && st.st_uid != 0) ||
+	                ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))))
+		rc = PSHM_EUNSAFE;
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
 }
 
-/* The kernel charges a shared anonymous mapping when it is made (unless
- * overcommit is off-limits anyway): nothing to reserve. */
+/* "pshm-mmap.NAME" (names are checked: never a path). */
+static void file_name(char out[sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX], const char *name)
+{
+	snprintf(out, sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX, MMAP_FILE_PREFIX "%s", name);
+}
+
 static int mmap_create_anon(struct pshm__map *map, size_t len, int reserve)
 {
-	(void)reserve;
+	(void)reserve; /* charged to memory when mapped: nothing to reserve */
 	void *addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (addr == MAP_FAILED)
 		return pshm__neg_errno();
@@ -64,35 +81,50 @@ static int mmap_create_anon(struct pshm__map *map, size_t len, int reserve)
 	return 0;
 }
 
+/* openat(2) retried on EINTR: the fd or a negative code. */
+static int openat_retry(int dirfd, const char *file, int flags, mode_t mode)
+{
+	int fd;
+	do
+		fd = openat(dirfd, file, flags, mode);
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? pshm__neg_errno() : fd;
+}
+
 static int mmap_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode,
                              int reserve)
 {
-	char path[PATH_MAX];
-	int rc = file_path(path, name);
-	if (rc < 0)
-		return rc;
-	int fd = pshm__open_retry(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd == -ENOENT)
+	int dirfd = open_segment_dir();
+	if (dirfd == -ENOENT)
 		return -ENOTDIR; /* the directory is missing: not "no such segment" */
-	if (fd < 0)
-		return fd;
-	rc = pshm__fd_init_map(fd, mode, len, reserve, map);
-	close(fd);
-	if (rc < 0)
-		unlink(path);
+	if (dirfd < 0)
+		return dirfd;
+	char file[sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX];
+	file_name(file, name);
+	int fd = openat_retry(dirfd, file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	int rc = fd;
+	if (fd >= 0) {
+		rc = pshm__fd_init_map(fd, mode, len, reserve, map);
+		close(fd);
+		if (rc < 0)
+			unlinkat(dirfd, file, 0);
+	}
+	close(dirfd);
 	return rc;
 }
 
 static int mmap_open_named(struct pshm__map *map, const char *name, int rdonly)
 {
-	char path[PATH_MAX];
-	int rc = file_path(path, name);
-	if (rc < 0)
-		return rc;
-	int fd = pshm__open_retry(path, (rdonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC, 0);
+	int dirfd = open_segment_dir();
+	if (dirfd < 0)
+		return dirfd;
+	char file[sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX];
+	file_name(file, name);
+	int fd = openat_retry(dirfd, file, (rdonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC, 0);
+	close(dirfd);
 	if (fd < 0)
 		return fd;
-	rc = pshm__fd_map_existing(fd, rdonly, map);
+	int rc = pshm__fd_map_existing(fd, rdonly, map);
 	close(fd);
 	return rc;
 }
@@ -100,11 +132,14 @@ static int mmap_open_named(struct pshm__map *map, const char *name, int rdonly)
 static int mmap_unlink(const char *name, const struct pshm__map *map)
 {
 	(void)map;
-	char path[PATH_MAX];
-	int rc = file_path(path, name);
-	if (rc < 0)
-		return rc;
-	return unlink(path) < 0 ? pshm__neg_errno() : 0;
+	int dirfd = open_segment_dir();
+	if (dirfd < 0)
+		return dirfd;
+	char file[sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX];
+	file_name(file, name);
+	int rc = unlinkat(dirfd, file, 0) < 0 ? pshm__neg_errno() : 0;
+	close(dirfd);
+	return rc;
 }
 
 const struct pshm__backend_ops pshm__backend_mmap = {

@@ -51,6 +51,7 @@ static int attach_key(key_t key, int rdonly, struct pshm__map *map)
 		return errno == EINVAL || errno == EIDRM ? -ENOENT : pshm__neg_errno();
 	if (ds.shm_segsz < PSHM__HEADER_SIZE)
 		return PSHM_ENOTPSHM; /* SysV sizes are fixed at creation */
+	map->owner = ds.shm_perm.uid;
 	return attach_id(id, ds.shm_segsz, rdonly, map);
 }
 

@@ -92,6 +92,7 @@ int pshm__fd_map_existing(int fd, int rdonly, struct pshm__map *map)
 		return -EAGAIN; /* its creator has not sized it yet */
 	if ((uintmax_t)st.st_size > (uintmax_t)PTRDIFF_MAX)
 		return -EOVERFLOW;
+	map->owner = st.st_uid;
 	return map_fd(fd, (size_t)st.st_size, rdonly, map);
 }
 

@@ -64,9 +64,10 @@ int pshm__header_check(const struct pshm__header *hdr, size_t len, const char *n
 
 /* A mapped segment as a backend sees it. */
 struct pshm__map {
-	void *addr; /* start of the mapping, where the header is */
-	size_t len; /* length of the mapping */
-	int id;     /* SysV shmid; -1 for the fd-based backends */
+	void *addr;  /* start of the mapping, where the header is */
+	size_t len;  /* length of the mapping */
+	int id;      /* SysV shmid; -1 for the fd-based backends */
+	uid_t owner; /* the kernel object's owner (set by xOpenNamed) */
 };
 
 /*
@@ -91,8 +92,9 @@ struct pshm__backend_ops {
 	int (*create_named)(struct pshm__map *map, const char *name, size_t len, mode_t mode,
 	                    int reserve);
 
-	/* xOpenNamed: map the whole existing segment name (-ENOENT).  -EAGAIN
-	 * when it is too small to hold a header yet (its creator is sizing it). */
+	/* xOpenNamed: map the whole existing segment name (-ENOENT) and say
+	 * who owns it.  -EAGAIN when it is too small to hold a header yet (its
+	 * creator is sizing it). */
 	int (*open_named)(struct pshm__map *map, const char *name, int rdonly);
 
 	/* xUnmap: undo a create/open mapping in this process. */

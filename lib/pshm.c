@@ -19,9 +19,9 @@
 #define PSHM__READY_TIMEOUT_NS (1000L * 1000L * 1000L)
 
 #define PSHM__ATTR_MAGIC 0x70736861u /* "pshA": pshm_attr_init ran */
-#define PSHM__KNOWN_FLAGS (PSHM_RDONLY | PSHM_NORESERVE)
+#define PSHM__KNOWN_FLAGS (PSHM_RDONLY | PSHM_NORESERVE | PSHM_ANY_OWNER)
 #define PSHM__CREATE_FLAGS (PSHM_NORESERVE)
-#define PSHM__ATTACH_FLAGS (PSHM_RDONLY)
+#define PSHM__ATTACH_FLAGS (PSHM_RDONLY | PSHM_ANY_OWNER)
 #define PSHM__DEFAULT_MODE 0600u
 
 struct pshm {
@@ -329,14 +329,18 @@ static void pause_briefly(unsigned attempt)
 	nanosleep(&ts, NULL);
 }
 
-/* Map name and check its header; -EAGAIN while its creator is at work. */
-static int open_checked(const struct pshm__backend_ops *ops, const char *name, int rdonly,
+/* Map name and check its owner and header; -EAGAIN while its creator is at
+ * work. */
+static int open_checked(const struct pshm__backend_ops *ops, const char *name, unsigned flags,
                         struct pshm__map *map)
 {
-	int rc = ops->open_named(map, name, rdonly);
+	int rc = ops->open_named(map, name, (flags & PSHM_RDONLY) != 0);
 	if (rc < 0)
 		return rc;
-	rc = pshm__header_check(map->addr, map->len, name);
+	if (map->owner != geteuid() && !(flags & PSHM_ANY_OWNER))
+		rc = PSHM_EOWNER;
+	else
+		rc = pshm__header_check(map->addr, map->len, name);
 	if (rc < 0)
 		ops->unmap(map);
 	return rc;
@@ -356,7 +360,7 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 	struct pshm__map map = {.addr = NULL, .len = 0, .id = -1};
 	long long deadline = monotonic_ns() + PSHM__READY_TIMEOUT_NS;
 	for (unsigned attempt = 0;; attempt++) {
-		rc = open_checked(set.ops, name, (set.flags & PSHM_RDONLY) != 0, &map);
+		rc = open_checked(set.ops, name, set.flags, &map);
 		if (rc != -EAGAIN)
 			break;
 		if (monotonic_ns() > deadline)
