@@ -223,6 +223,57 @@ PSHM_EXTERN int pshm_destroy(pshm_t *shm);
 PSHM_EXTERN int pshm_remove(const char *name, const pshm_attr_t *attr);
 
 /* ------------------------------------------------------------------------ */
+/* Inspecting and cleaning up                                                */
+
+/* pshm_info_t.state */
+enum {
+	PSHM_STATE_READY = 1,     /* a libpshm segment, ready */
+	PSHM_STATE_HALF_MADE = 2, /* a libpshm segment whose creator has not finished */
+	PSHM_STATE_FOREIGN = 3    /* something else under the name: not libpshm's */
+};
+
+/* What pshm_stat() says of a named segment.  Filled in by the library; the
+ * reserved bytes keep its size when fields are added. */
+typedef struct pshm_info {
+	pshm_backend_t backend; /* the resolved backend */
+	int state;              /* PSHM_STATE_* */
+	size_t size;            /* usable bytes of a ready segment; else 0 */
+	size_t object_size;     /* bytes the kernel object holds (page-rounded) */
+	uid_t owner;            /* the object's owner */
+	mode_t mode;            /* its permission bits */
+	pid_t creator_pid;      /* the process that created it; 0 if not known */
+	int creator_alive;      /* 1 alive, 0 dead, -1 not known */
+	int attached;           /* processes that have it mapped now; -1 not known */
+	long long age;          /* seconds since the object was made or last changed */
+	int orphaned;           /* 1 if pshm_remove_orphan() would remove it */
+	unsigned char pshm_private_reserved[60];
+} pshm_info_t;
+
+/*
+ * pshm_stat - describe the named segment of the backend that attr selects,
+ * without attaching it and whatever state it is in (half-made or foreign
+ * objects included).  The caller must be able to read the object.
+ *
+ * A segment is orphaned when nothing uses it any more: its creator is dead
+ * (or, for a half-made one, unknown and the object over 10 seconds old) and
+ * no process has it mapped.  Attachments are counted by the kernel for SysV
+ * and, on Linux, from /proc for the POSIX and mmap backends; where they
+ * cannot be counted (attached is -1), a segment is never called orphaned.
+ *
+ * Errors: -EINVAL (bad name, NULL info, bad attr), -ENOTSUP, -ENOENT,
+ * -EACCES.
+ */
+PSHM_EXTERN int pshm_stat(const char *name, const pshm_attr_t *attr, pshm_info_t *info);
+
+/*
+ * pshm_remove_orphan - remove the named segment if pshm_stat() calls it
+ * orphaned: the clean-up for segments left by crashed programs.  -EBUSY if
+ * it is in use (or might be); -EPERM for a foreign object, which it never
+ * removes; otherwise as pshm_stat() and pshm_remove().
+ */
+PSHM_EXTERN int pshm_remove_orphan(const char *name, const pshm_attr_t *attr);
+
+/* ------------------------------------------------------------------------ */
 /* Synchronization                                                           */
 
 /*

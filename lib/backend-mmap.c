@@ -129,6 +129,22 @@ static int mmap_open_named(struct pshm__map *map, const char *name, int rdonly)
 	return rc;
 }
 
+static int mmap_stat(const char *name, struct pshm__object *obj)
+{
+	int dirfd = open_segment_dir();
+	if (dirfd < 0)
+		return dirfd;
+	char file[sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX];
+	file_name(file, name);
+	int fd = openat_retry(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	close(dirfd);
+	if (fd < 0)
+		return fd;
+	int rc = pshm__fd_stat(fd, obj);
+	close(fd);
+	return rc;
+}
+
 static int mmap_unlink(const char *name, const struct pshm__map *map)
 {
 	(void)map;
@@ -149,6 +165,7 @@ const struct pshm__backend_ops pshm__backend_mmap = {
 	.create_anon = mmap_create_anon,
 	.create_named = mmap_create_named,
 	.open_named = mmap_open_named,
+	.stat = mmap_stat,
 	.unmap = pshm__fd_unmap,
 	.unlink = mmap_unlink,
 };

@@ -111,6 +111,18 @@ static int posix_open_named(struct pshm__map *map, const char *name, int rdonly)
 	return rc;
 }
 
+static int posix_stat(const char *name, struct pshm__object *obj)
+{
+	object_name object;
+	object_name_of(object, name);
+	int fd = shm_open_retry(object, O_RDONLY, 0);
+	if (fd < 0)
+		return fd;
+	int rc = pshm__fd_stat(fd, obj);
+	close(fd);
+	return rc;
+}
+
 static int posix_unlink(const char *name, const struct pshm__map *map)
 {
 	(void)map;
@@ -136,6 +148,7 @@ const struct pshm__backend_ops pshm__backend_posix = {
 	.create_anon = posix_create_anon,
 	.create_named = posix_create_named,
 	.open_named = posix_open_named,
+	.stat = posix_stat,
 	.unmap = pshm__fd_unmap,
 	.unlink = posix_unlink,
 };

@@ -110,6 +110,22 @@ static int sysv_open_named(struct pshm__map *map, const char *name, int rdonly)
 	return attach_key(key_of(name), rdonly, map);
 }
 
+static int sysv_stat(const char *name, struct pshm__object *obj)
+{
+	int id = shmget(key_of(name), 0, 0);
+	if (id < 0)
+		return pshm__neg_errno();
+	struct shmid_ds ds;
+	if (shmctl(id, IPC_STAT, &ds) < 0)
+		return errno == EINVAL || errno == EIDRM ? -ENOENT : pshm__neg_errno();
+	obj->owner = ds.shm_perm.uid;
+	obj->mode = ds.shm_perm.mode & 0777;
+	obj->len = ds.shm_segsz;
+	obj->changed = ds.shm_ctime;
+	obj->attached = (int)ds.shm_nattch;
+	return 0;
+}
+
 static int sysv_unmap(struct pshm__map *map)
 {
 	if (shmdt(map->addr) < 0)
@@ -157,6 +173,7 @@ const struct pshm__backend_ops pshm__backend_sysv = {
 	.create_anon = sysv_create_anon,
 	.create_named = sysv_create_named,
 	.open_named = sysv_open_named,
+	.stat = sysv_stat,
 	.unmap = sysv_unmap,
 	.unlink = sysv_unlink,
 };

@@ -96,6 +96,21 @@ int pshm__fd_map_existing(int fd, int rdonly, struct pshm__map *map)
 	return map_fd(fd, (size_t)st.st_size, rdonly, map);
 }
 
+int pshm__fd_stat(int fd, struct pshm__object *obj)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return pshm__neg_errno();
+	if ((uintmax_t)st.st_size > (uintmax_t)PTRDIFF_MAX)
+		return -EOVERFLOW;
+	obj->owner = st.st_uid;
+	obj->mode = st.st_mode & 0777;
+	obj->len = (size_t)st.st_size;
+	obj->changed = st.st_ctime;
+	obj->attached = pshm__count_mappers(st.st_dev, st.st_ino, (st.st_mode & 0066) != 0);
+	return 0;
+}
+
 int pshm__fd_unmap(struct pshm__map *map)
 {
 	if (munmap(map->addr, map->len) < 0)

@@ -70,6 +70,15 @@ struct pshm__map {
 	uid_t owner; /* the kernel object's owner (set by xOpenNamed) */
 };
 
+/* A segment's kernel object as xStat describes it. */
+struct pshm__object {
+	uid_t owner;
+	mode_t mode;
+	size_t len;     /* bytes it holds */
+	time_t changed; /* when it was made or last changed */
+	int attached;   /* processes that have it mapped; -1 not known */
+};
+
 /*
  * A backend is one constant table.  Every slot returns 0 or a negative code,
  * and on failure leaves nothing behind: no mapping, no fd, and no name that
@@ -96,6 +105,9 @@ struct pshm__backend_ops {
 	 * who owns it.  -EAGAIN when it is too small to hold a header yet (its
 	 * creator is sizing it). */
 	int (*open_named)(struct pshm__map *map, const char *name, int rdonly);
+
+	/* xStat: what the kernel knows of name's object, without mapping it. */
+	int (*stat)(const char *name, struct pshm__object *obj);
 
 	/* xUnmap: undo a create/open mapping in this process. */
 	int (*unmap)(struct pshm__map *map);
@@ -127,6 +139,14 @@ int pshm__fd_init_map(int fd, mode_t mode, size_t len, int reserve, struct pshm_
 /* Map all of the existing object behind fd; -EAGAIN while it is smaller than
  * a header. */
 int pshm__fd_map_existing(int fd, int rdonly, struct pshm__map *map);
+
+/* xStat for an fd-based segment open on fd. */
+int pshm__fd_stat(int fd, struct pshm__object *obj);
+
+/* How many processes map the file (dev, ino): mappers-linux.c reads /proc,
+ * mappers-none.c cannot tell.  -1 when not known; others_may_map: whether
+ * processes of other users could have it mapped (their maps are unreadable). */
+int pshm__count_mappers(dev_t dev, ino_t ino, int others_may_map);
 
 /* munmap map (for the xUnmap slot). */
 int pshm__fd_unmap(struct pshm__map *map);

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,13 +226,14 @@ static size_t mapping_length(size_t size)
 static int header_publish(struct pshm__header *hdr, const char *name, size_t size,
                           pshm_backend_t backend)
 {
+	/* First, so that even a half-made segment names its creator. */
+	hdr->creator_pid = (int64_t)getpid();
 	int rc = pshm_mutex_init(&hdr->lock);
 	if (rc < 0)
 		return rc;
 	hdr->version = PSHM__FORMAT_VERSION;
 	hdr->magic = PSHM__MAGIC;
 	hdr->usable_size = size;
-	hdr->creator_pid = (int64_t)getpid();
 	hdr->backend = (uint32_t)backend;
 	if (name != NULL)
 		memcpy(hdr->name, name, strlen(name)); /* the rest is still zero */
@@ -462,4 +464,109 @@ PSHM_EXTERN int pshm_consistent(pshm_t *shm)
 	int rc;
 	pshm_mutex_t *lock = header_lock(shm, &rc);
 	return lock == NULL ? rc : pshm_mutex_consistent(lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Inspecting and cleaning up                                               */
+
+/* How old a half-made segment of unknown creator must be to be orphaned:
+ * far beyond any creation in progress (attach waits 1 s for one). */
+#define PSHM__HALF_MADE_ORPHAN_AGE 10
+
+/* 1 if process pid exists, 0 if not, -1 if pid is not known. */
+static int process_alive(pid_t pid)
+{
+	if (pid <= 0)
+		return -1;
+	return kill(pid, 0) == 0 || errno == EPERM ? 1 : 0;
+}
+
+/* Read the header of name's segment into info: state and creator. */
+static int read_header(const struct pshm__backend_ops *ops, const char *name, pshm_info_t *info)
+{
+	struct pshm__map map = {.addr = NULL, .len = 0, .id = -1};
+	int rc = ops->open_named(&map, name, 1);
+	if (rc == -EAGAIN) { /* too small for a header: its creator is sizing it */
+		info->state = PSHM_STATE_HALF_MADE;
+		return 0;
+	}
+	if (rc == PSHM_ENOTPSHM) {
+		info->state = PSHM_STATE_FOREIGN;
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	const struct pshm__header *hdr = map.addr;
+	rc = pshm__header_check(hdr, map.len, name);
+	info->state = rc == 0 ? PSHM_STATE_READY : rc == -EAGAIN ? PSHM_STATE_HALF_MADE
+	                                                           : PSHM_STATE_FOREIGN;
+	if (info->state == PSHM_STATE_READY)
+		info->size = (size_t)hdr->usable_size;
+	if (info->state != PSHM_STATE_FOREIGN && hdr->creator_pid > 0 &&
+	    hdr->creator_pid == (pid_t)hdr->creator_pid)
+		info->creator_pid = (pid_t)hdr->creator_pid;
+	ops->unmap(&map);
+	return 0;
+}
+
+static int is_orphaned(const pshm_info_t *info)
+{
+	if (info->state == PSHM_STATE_FOREIGN || info->attached != 0)
+		return 0;
+	if (info->creator_alive == 0)
+		return 1;
+	return info->creator_alive < 0 && info->state == PSHM_STATE_HALF_MADE &&
+	       info->age > PSHM__HALF_MADE_ORPHAN_AGE;
+}
+
+static int stat_with(const struct pshm__backend_ops *ops, const char *name, pshm_info_t *info)
+{
+	struct pshm__object obj;
+	int rc = ops->stat(name, &obj);
+	if (rc < 0)
+		return rc;
+	memset(info, 0, sizeof(*info));
+	info->backend = ops->id;
+	info->object_size = obj.len;
+	info->owner = obj.owner;
+	info->mode = obj.mode;
+	info->attached = obj.attached;
+	time_t now = time(NULL);
+	info->age = now > obj.changed ? (long long)(now - obj.changed) : 0;
+	rc = read_header(ops, name, info);
+	if (rc < 0)
+		return rc;
+	info->creator_alive = process_alive(info->creator_pid);
+	info->orphaned = is_orphaned(info);
+	return 0;
+}
+
+PSHM_EXTERN int pshm_stat(const char *name, const pshm_attr_t *attr, pshm_info_t *info)
+{
+	struct settings set;
+	int rc = read_attr(attr, &set);
+	if (!name_is_valid(name) || info == NULL)
+		return -EINVAL;
+	if (rc < 0)
+		return rc;
+	return stat_with(set.ops, name, info);
+}
+
+PSHM_EXTERN int pshm_remove_orphan(const char *name, const pshm_attr_t *attr)
+{
+	struct settings set;
+	int rc = read_attr(attr, &set);
+	if (!name_is_valid(name))
+		return -EINVAL;
+	if (rc < 0)
+		return rc;
+	pshm_info_t info;
+	rc = stat_with(set.ops, name, &info);
+	if (rc < 0)
+		return rc;
+	if (info.state == PSHM_STATE_FOREIGN)
+		return -EPERM;
+	if (!info.orphaned)
+		return -EBUSY;
+	return set.ops->unlink(name, NULL);
 }
