@@ -91,18 +91,28 @@ static int sysv_create_named(struct pshm__map *map, const char *name, size_t len
                              int reserve)
 {
 	(void)reserve;
-	int id = shmget(key_of(name), len, IPC_CREAT | IPC_EXCL | (int)mode);
-	if (id < 0 && errno == EEXIST) {
-		int existing;
-		int rc = identify(name, &existing);
-		return rc == 0 ? -EEXIST : rc;
+	/* A segment that vanishes under us frees its key: try anew, a bounded
+	 * number of times.  That is the one holding the key while we look at
+	 * it, or our own new one, removed (as half-made) by a racing
+	 * pshm_remove before we could attach it. */
+	for (int attempt = 0;; attempt++) {
+		int id = shmget(key_of(name), len, IPC_CREAT | IPC_EXCL | (int)mode);
+		int rc;
+		if (id >= 0) {
+			rc = attach_id(id, len, 0, map);
+			if (rc < 0)
+				shmctl(id, IPC_RMID, NULL);
+		} else if (errno == EEXIST) {
+			int existing;
+			rc = identify(name, &existing);
+			if (rc == 0)
+				rc = -EEXIST;
+		} else {
+			return create_error();
+		}
+		if (rc != -ENOENT || attempt == 16)
+			return rc == -ENOENT ? -EEXIST : rc;
 	}
-	if (id < 0)
-		return create_error();
-	int rc = attach_id(id, len, 0, map);
-	if (rc < 0)
-		shmctl(id, IPC_RMID, NULL);
-	return rc;
 }
 
 static int sysv_open_named(struct pshm__map *map, const char *name, int rdonly)
