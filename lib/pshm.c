@@ -429,41 +429,35 @@ PSHM_EXTERN int pshm_remove(const char *name, const pshm_attr_t *attr)
 /* ------------------------------------------------------------------------ */
 /* The header lock                                                          */
 
-/* The header lock of shm, or NULL (*rc says why). */
-static pshm_mutex_t *header_lock(pshm_t *shm, int *rc)
+/* Apply a mutex call to shm's header lock, which a read-only mapping
+ * cannot take. */
+static int on_header_lock(pshm_t *shm, int (*call)(pshm_mutex_t *))
 {
-	*rc = shm == NULL ? -EINVAL : shm->rdonly ? -EACCES : 0;
-	if (*rc < 0)
-		return NULL;
-	return &((struct pshm__header *)shm->map.addr)->lock;
+	if (shm == NULL)
+		return -EINVAL;
+	if (shm->rdonly)
+		return -EACCES;
+	return call(&((struct pshm__header *)shm->map.addr)->lock);
 }
 
 PSHM_EXTERN int pshm_lock(pshm_t *shm)
 {
-	int rc;
-	pshm_mutex_t *lock = header_lock(shm, &rc);
-	return lock == NULL ? rc : pshm_mutex_lock(lock);
+	return on_header_lock(shm, pshm_mutex_lock);
 }
 
 PSHM_EXTERN int pshm_trylock(pshm_t *shm)
 {
-	int rc;
-	pshm_mutex_t *lock = header_lock(shm, &rc);
-	return lock == NULL ? rc : pshm_mutex_trylock(lock);
+	return on_header_lock(shm, pshm_mutex_trylock);
 }
 
 PSHM_EXTERN int pshm_unlock(pshm_t *shm)
 {
-	int rc;
-	pshm_mutex_t *lock = header_lock(shm, &rc);
-	return lock == NULL ? rc : pshm_mutex_unlock(lock);
+	return on_header_lock(shm, pshm_mutex_unlock);
 }
 
 PSHM_EXTERN int pshm_consistent(pshm_t *shm)
 {
-	int rc;
-	pshm_mutex_t *lock = header_lock(shm, &rc);
-	return lock == NULL ? rc : pshm_mutex_consistent(lock);
+	return on_header_lock(shm, pshm_mutex_consistent);
 }
 
 /* ------------------------------------------------------------------------ */
