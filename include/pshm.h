@@ -266,6 +266,21 @@ typedef struct pshm_info {
 PSHM_EXTERN int pshm_stat(const char *name, const pshm_attr_t *attr, pshm_info_t *info);
 
 /*
+ * pshm_list - call fn(name, arg) for each named libpshm segment of the
+ * backend that attr selects that the caller can see, in no set order; stop
+ * early and return what fn returned when that is not 0.  POSIX: the objects
+ * of /dev/shm (Linux); mmap: the segment directory; SysV: the segments of
+ * /proc/sysvipc/shm (Linux) that the caller can read and that carry a ready
+ * libpshm header (a half-made SysV segment has no name yet).  Names come
+ * and go while it runs: fn may find one gone.
+ *
+ * Errors: -EINVAL (fn NULL, bad attr), -ENOTSUP (the backend, or listing
+ * on this system), -EACCES, PSHM_EUNSAFE.
+ */
+PSHM_EXTERN int pshm_list(const pshm_attr_t *attr, int (*fn)(const char *name, void *arg),
+                          void *arg);
+
+/*
  * pshm_remove_orphan - remove the named segment if pshm_stat() calls it
  * orphaned: the clean-up for segments left by crashed programs.  -EBUSY if
  * it is in use (or might be); -EPERM for a foreign object, which it never

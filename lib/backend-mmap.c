@@ -145,6 +145,12 @@ static int mmap_stat(const char *name, struct pshm__object *obj)
 	return rc;
 }
 
+static int mmap_list(int (*fn)(const char *name, void *arg), void *arg)
+{
+	int dirfd = open_segment_dir();
+	return dirfd < 0 ? dirfd : pshm__list_dir(dirfd, MMAP_FILE_PREFIX, fn, arg);
+}
+
 static int mmap_unlink(const char *name, const struct pshm__map *map)
 {
 	(void)map;
@@ -166,6 +172,7 @@ const struct pshm__backend_ops pshm__backend_mmap = {
 	.create_named = mmap_create_named,
 	.open_named = mmap_open_named,
 	.stat = mmap_stat,
+	.list = mmap_list,
 	.unmap = pshm__fd_unmap,
 	.unlink = mmap_unlink,
 };

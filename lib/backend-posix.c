@@ -131,6 +131,16 @@ static int posix_unlink(const char *name, const struct pshm__map *map)
 	return shm_unlink(object) < 0 ? pshm__neg_errno() : 0;
 }
 
+/* Linux shows the shm objects as the files of /dev/shm; elsewhere nothing
+ * lists them. */
+static int posix_list(int (*fn)(const char *name, void *arg), void *arg)
+{
+	int dirfd = pshm__open_retry("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dirfd < 0)
+		return -ENOTSUP;
+	return pshm__list_dir(dirfd, POSIX_PREFIX + 1, fn, arg);
+}
+
 /* Named segments need shm_open itself, not just memfd_create. */
 static int posix_probe(void)
 {
@@ -149,6 +159,7 @@ const struct pshm__backend_ops pshm__backend_posix = {
 	.create_named = posix_create_named,
 	.open_named = posix_open_named,
 	.stat = posix_stat,
+	.list = posix_list,
 	.unmap = pshm__fd_unmap,
 	.unlink = posix_unlink,
 };

@@ -11,7 +11,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 
@@ -136,6 +140,49 @@ static int sysv_stat(const char *name, struct pshm__object *obj)
 	return 0;
 }
 
+/* The name in the ready libpshm header of segment id (of segsz bytes) that
+ * key holds, into name; 0, or -1 if it is not one. */
+static int name_of(int id, key_t key, size_t segsz, char name[PSHM_NAME_MAX + 1])
+{
+	void *addr = shmat(id, NULL, SHM_RDONLY);
+	if (addr == (void *)-1)
+		return -1; /* not ours to read, or gone */
+	int rc = -1;
+	const struct pshm__header *hdr = addr;
+	if (pshm__header_check(hdr, segsz, NULL) == 0 && key_of(hdr->name) == key) {
+		memcpy(name, hdr->name, PSHM_NAME_MAX + 1);
+		rc = 0;
+	}
+	shmdt(addr);
+	return rc;
+}
+
+/* Linux lists every SysV segment in /proc/sysvipc/shm; elsewhere there is
+ * no portable way. */
+static int sysv_list(int (*fn)(const char *name, void *arg), void *arg)
+{
+	int fd = pshm__open_retry("/proc/sysvipc/shm", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -ENOTSUP;
+	FILE *f = fdopen(fd, "r");
+	if (f == NULL) {
+		close(fd);
+		return -ENOTSUP;
+	}
+	char line[512];
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		long long key, id;
+		unsigned long long size;
+		char name[PSHM_NAME_MAX + 1];
+		if (sscanf(line, "%lld %lld %*o %llu", &key, &id, &size) == 3 && key != IPC_PRIVATE &&
+		    size >= PSHM__HEADER_SIZE && name_of((int)id, (key_t)key, (size_t)size, name) == 0)
+			rc = fn(name, arg);
+	}
+	fclose(f);
+	return rc;
+}
+
 static int sysv_unmap(struct pshm__map *map)
 {
 	if (shmdt(map->addr) < 0)
@@ -184,6 +231,7 @@ const struct pshm__backend_ops pshm__backend_sysv = {
 	.create_named = sysv_create_named,
 	.open_named = sysv_open_named,
 	.stat = sysv_stat,
+	.list = sysv_list,
 	.unmap = sysv_unmap,
 	.unlink = sysv_unlink,
 };

@@ -6,9 +6,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -109,6 +111,25 @@ int pshm__fd_stat(int fd, struct pshm__object *obj)
 	obj->changed = st.st_ctime;
 	obj->attached = pshm__count_mappers(st.st_dev, st.st_ino, (st.st_mode & 0066) != 0);
 	return 0;
+}
+
+int pshm__list_dir(int dirfd, const char *prefix, int (*fn)(const char *name, void *arg),
+                   void *arg)
+{
+	DIR *dir = fdopendir(dirfd);
+	if (dir == NULL) {
+		int rc = pshm__neg_errno();
+		close(dirfd);
+		return rc;
+	}
+	size_t skip = strlen(prefix);
+	int rc = 0;
+	const struct dirent *entry;
+	while (rc == 0 && (entry = readdir(dir)) != NULL)
+		if (strncmp(entry->d_name, prefix, skip) == 0)
+			rc = fn(entry->d_name + skip, arg);
+	closedir(dir);
+	return rc;
 }
 
 int pshm__fd_unmap(struct pshm__map *map)

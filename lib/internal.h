@@ -109,6 +109,11 @@ struct pshm__backend_ops {
 	/* xStat: what the kernel knows of name's object, without mapping it. */
 	int (*stat)(const char *name, struct pshm__object *obj);
 
+	/* xList: call fn for every name that may be a segment of this backend
+	 * (the core checks the names); fn's nonzero value stops it and is
+	 * returned.  NULL: this backend cannot list. */
+	int (*list)(int (*fn)(const char *name, void *arg), void *arg);
+
 	/* xUnmap: undo a create/open mapping in this process. */
 	int (*unmap)(struct pshm__map *map);
 
@@ -147,6 +152,11 @@ int pshm__fd_stat(int fd, struct pshm__object *obj);
  * mappers-none.c cannot tell.  -1 when not known; others_may_map: whether
  * processes of other users could have it mapped (their maps are unreadable). */
 int pshm__count_mappers(dev_t dev, ino_t ino, int others_may_map);
+
+/* Call fn for each entry of the directory open on dirfd (which it takes
+ * over and closes) whose name starts with prefix, with the prefix cut. */
+int pshm__list_dir(int dirfd, const char *prefix, int (*fn)(const char *name, void *arg),
+                   void *arg);
 
 /* munmap map (for the xUnmap slot). */
 int pshm__fd_unmap(struct pshm__map *map);

@@ -546,6 +546,34 @@ PSHM_EXTERN int pshm_stat(const char *name, const pshm_attr_t *attr, pshm_info_t
 	return stat_with(set.ops, name, info);
 }
 
+/* pshm_list's filter: only what could be a segment's name reaches the
+ * caller (the directories may hold other files, or names libpshm refuses). */
+struct listing {
+	int (*fn)(const char *name, void *arg);
+	void *arg;
+};
+
+static int list_valid(const char *name, void *arg)
+{
+	const struct listing *l = arg;
+	return name_is_valid(name) ? l->fn(name, l->arg) : 0;
+}
+
+PSHM_EXTERN int pshm_list(const pshm_attr_t *attr, int (*fn)(const char *name, void *arg),
+                          void *arg)
+{
+	struct settings set;
+	int rc = read_attr(attr, &set);
+	if (fn == NULL)
+		return -EINVAL;
+	if (rc < 0)
+		return rc;
+	if (set.ops->list == NULL)
+		return -ENOTSUP;
+	struct listing l = {fn, arg};
+	return set.ops->list(list_valid, &l);
+}
+
 PSHM_EXTERN int pshm_remove_orphan(const char *name, const pshm_attr_t *attr)
 {
 	struct settings set;

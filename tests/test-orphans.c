@@ -235,3 +235,59 @@ BACKEND_TEST(orphans, a_creator_killed_at_any_moment_leaves_nothing_attach_takes
 		kill_during_create(backend, name, rand() % 3000);
 	}
 }
+
+/* ------------------------------------------------------------------------ */
+/* Listing                                                                  */
+
+struct seen {
+	const char *want[2];
+	int found[2];
+	int others;
+};
+
+static int note_name(const char *name, void *arg)
+{
+	struct seen *s = arg;
+	for (int i = 0; i < 2; i++)
+		if (strcmp(name, s->want[i]) == 0) {
+			s->found[i]++;
+			return 0;
+		}
+	s->others++;
+	return 0;
+}
+
+static int stop_at_first(const char *name, void *arg)
+{
+	(void)name;
+	(void)arg;
+	return 42;
+}
+
+BACKEND_TEST(orphans, pshm_list_names_each_segment_once)
+{
+	char a[PSHM_NAME_MAX + 1], b[PSHM_NAME_MAX + 1];
+	test_name(a, "list-a");
+	test_name(b, "list-b");
+	pshm_attr_t attr = attr_of(backend);
+	pshm_t *sa, *sb;
+	cr_assert_eq(pshm_create(&sa, a, 64, &attr), 0);
+	cr_assert_eq(pshm_create(&sb, b, 64, &attr), 0);
+	struct seen s = {{a, b}, {0, 0}, 0};
+	int rc = pshm_list(&attr, note_name, &s);
+	int stopped = pshm_list(&attr, stop_at_first, NULL);
+	cr_assert_eq(pshm_destroy(sa), 0);
+	struct seen after = {{a, b}, {0, 0}, 0};
+	int rc_after = pshm_list(&attr, note_name, &after);
+	cr_assert_eq(pshm_destroy(sb), 0);
+	if (rc == -ENOTSUP)
+		cr_skip_test("this system cannot list %s segments", pshm_backend_name(backend));
+	cr_assert_eq(rc, 0, "%s", pshm_strerror(rc));
+	cr_expect_eq(s.found[0], 1);
+	cr_expect_eq(s.found[1], 1);
+	cr_expect_eq(stopped, 42, "fn's nonzero value stops the listing and is returned");
+	cr_assert_eq(rc_after, 0);
+	cr_expect_eq(after.found[0], 0, "a destroyed segment is still listed");
+	cr_expect_eq(after.found[1], 1);
+	cr_expect_eq(pshm_list(&attr, NULL, NULL), -EINVAL);
+}
