@@ -19,7 +19,8 @@
 
 #include "internal.h"
 
-#define POSIX_PREFIX "/pshm."
+#define POSIX_FILE_PREFIX "pshm." /* as /dev/shm shows it on Linux */
+#define POSIX_PREFIX "/" POSIX_FILE_PREFIX
 
 /* Room for the prefix, a name, and the anonymous fallback's unique names. */
 typedef char object_name[64];
@@ -138,7 +139,7 @@ static int posix_list(int (*fn)(const char *name, void *arg), void *arg)
 	int dirfd = pshm__open_retry("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (dirfd < 0)
 		return -ENOTSUP;
-	return pshm__list_dir(dirfd, POSIX_PREFIX + 1, fn, arg);
+	return pshm__list_dir(dirfd, POSIX_FILE_PREFIX, fn, arg);
 }
 
 /* Named segments need shm_open itself, not just memfd_create. */
