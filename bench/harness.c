@@ -1,0 +1,218 @@
+/*
+ * harness.c - see harness.h.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "harness.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void bench_add(struct bench_sample *s, double value)
+{
+	if (s->n < BENCH_MAX_RUNS)
+		s->runs[s->n++] = value;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double bench_median(const struct bench_sample *s)
+{
+	if (s->n == 0)
+		return 0;
+	double sorted[BENCH_MAX_RUNS];
+	memcpy(sorted, s->runs, (size_t)s->n * sizeof(double));
+	qsort(sorted, (size_t)s->n, sizeof(double), by_value);
+	return s->n % 2 ? sorted[s->n / 2] : (sorted[s->n / 2 - 1] + sorted[s->n / 2]) / 2;
+}
+
+double bench_min(const struct bench_sample *s)
+{
+	double m = s->n ? s->runs[0] : 0;
+	for (int i = 1; i < s->n; i++)
+		m = s->runs[i] < m ? s->runs[i] : m;
+	return m;
+}
+
+double bench_max(const struct bench_sample *s)
+{
+	double m = s->n ? s->runs[0] : 0;
+	for (int i = 1; i < s->n; i++)
+		m = s->runs[i] > m ? s->runs[i] : m;
+	return m;
+}
+
+#define MAX_ROWS 128
+#define TEXT 160
+
+struct row {
+	char group[TEXT];
+	char label[TEXT];
+	double median, min, max;
+	int runs;
+	char skipped[TEXT]; /* why, when not measured */
+};
+
+struct bench_table {
+	char name[64];
+	char title[TEXT];
+	char unit[64];
+	int smaller_is_better;
+	struct row rows[MAX_ROWS];
+	int n;
+};
+
+struct bench_table *bench_table_new(const char *name, const char *title, const char *unit,
+                                    int smaller_is_better)
+{
+	struct bench_table *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		perror("bench");
+		exit(1);
+	}
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	snprintf(t->title, sizeof(t->title), "%s", title);
+	snprintf(t->unit, sizeof(t->unit), "%s", unit);
+	t->smaller_is_better = smaller_is_better;
+	return t;
+}
+
+static struct row *new_row(struct bench_table *t, const char *group, const char *label)
+{
+	if (t->n == MAX_ROWS) {
+		fprintf(stderr, "bench: too many rows\n");
+		exit(1);
+	}
+	struct row *r = &t->rows[t->n++];
+	snprintf(r->group, sizeof(r->group), "%s", group);
+	snprintf(r->label, sizeof(r->label), "%s", label);
+	return r;
+}
+
+void bench_table_row(struct bench_table *t, const char *group, const struct bench_sample *s)
+{
+	struct row *r = new_row(t, group, s->label);
+	r->median = bench_median(s);
+	r->min = bench_min(s);
+	r->max = bench_max(s);
+	r->runs = s->n;
+}
+
+void bench_table_skip(struct bench_table *t, const char *group, const char *label, const char *why)
+{
+	struct row *r = new_row(t, group, label);
+	snprintf(r->skipped, sizeof(r->skipped), "%s", why);
+}
+
+/* The machine: CPU model, cores, kernel. */
+static void machine(char *out, size_t len)
+{
+	char cpu[TEXT] = "unknown CPU";
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	if (f != NULL) {
+		char line[512];
+		while (fgets(line, sizeof(line), f) != NULL) {
+			char *colon = strchr(line, ':');
+			if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+				snprintf(cpu, sizeof(cpu), "%s", colon + 2);
+				cpu[strcspn(cpu, "\n")] = '\0';
+				break;
+			}
+		}
+		fclose(f);
+	}
+	struct utsname u;
+	if (uname(&u) < 0)
+		memset(&u, 0, sizeof(u));
+	snprintf(out, len, "%s, %ld cores online, %s %s %s", cpu, sysconf(_SC_NPROCESSORS_ONLN),
+	         u.sysname, u.release, u.machine);
+}
+
+static const struct row *baseline_of(const struct bench_table *t, const struct row *r)
+{
+	for (int i = 0; i < t->n; i++)
+		if (strcmp(t->rows[i].group, r->group) == 0 && t->rows[i].skipped[0] == '\0')
+			return &t->rows[i];
+	return NULL;
+}
+
+static void write_table(const struct bench_table *t, FILE *out, const char *where,
+                        const char *notes)
+{
+	time_t now = time(NULL);
+	char when[64];
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&now));
+	fprintf(out, "## %s\n\nMachine: %s. Run: %s.\n\n", t->title, where, when);
+	fprintf(out, "| case | variant | median (%s) | min - max | runs | vs baseline |\n", t->unit);
+	fprintf(out, "| --- | --- | ---: | ---: | ---: | ---: |\n");
+	for (int i = 0; i < t->n; i++) {
+		const struct row *r = &t->rows[i];
+		if (r->skipped[0] != '\0') {
+			fprintf(out, "| %s | %s | skipped: %s | | | |\n", r->group, r->label, r->skipped);
+			continue;
+		}
+		const struct row *base = baseline_of(t, r);
+		double ratio = base == NULL || r->median == 0 || base->median == 0 ? 0
+		               : t->smaller_is_better ? base->median / r->median
+		                                      : r->median / base->median;
+		fprintf(out, "| %s | %s | %.4g | %.4g - %.4g | %d | %s%.2fx |\n", r->group, r->label,
+		        r->median, r->min, r->max, r->runs, base == r ? "baseline, " : "", ratio);
+	}
+	fprintf(out, "\n\"vs baseline\" is the speed relative to the first row of the case: "
+	             "above 1.00x is faster, below is slower.\n");
+	if (notes != NULL)
+		fprintf(out, "\n%s\n", notes);
+}
+
+void bench_table_finish(struct bench_table *t, const char *notes)
+{
+	char where[2 * TEXT];
+	machine(where, sizeof(where));
+	write_table(t, stdout, where, notes);
+	if ((mkdir("bench", 0755) < 0 && errno != EEXIST) ||
+	    (mkdir("bench/results", 0755) < 0 && errno != EEXIST)) {
+		perror("bench: bench/results");
+	} else {
+		char path[128];
+		snprintf(path, sizeof(path), "bench/results/%s.md", t->name);
+		FILE *f = fopen(path, "w");
+		if (f == NULL) {
+			perror(path);
+		} else {
+			write_table(t, f, where, notes);
+			fclose(f);
+		}
+	}
+	free(t);
+}
+
+int bench_smoke(int argc, char **argv)
+{
+	if (argc == 1)
+		return 0;
+	if (argc == 2 && strcmp(argv[1], "--smoke") == 0)
+		return 1;
+	fprintf(stderr, "usage: %s [--smoke]\n", argv[0]);
+	exit(2);
+}
+
+int bench_runs(int smoke, int runs)
+{
+	return smoke ? 1 : runs;
+}
