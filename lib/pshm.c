@@ -415,15 +415,19 @@ PSHM_EXTERN int pshm_destroy(pshm_t *shm)
 	return rc < 0 ? rc : detached;
 }
 
+/* The prologue of the calls that take a name and attributes: a bad name is
+ * -EINVAL before whatever the attributes would say. */
+static int read_name_and_attr(const char *name, const pshm_attr_t *attr, struct settings *set)
+{
+	int rc = read_attr(attr, set);
+	return name_is_valid(name) ? rc : -EINVAL;
+}
+
 PSHM_EXTERN int pshm_remove(const char *name, const pshm_attr_t *attr)
 {
 	struct settings set;
-	int rc = read_attr(attr, &set);
-	if (!name_is_valid(name))
-		return -EINVAL;
-	if (rc < 0)
-		return rc;
-	return set.ops->unlink(name, NULL);
+	int rc = read_name_and_attr(name, attr, &set);
+	return rc < 0 ? rc : set.ops->unlink(name, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -538,12 +542,10 @@ static int stat_with(const struct pshm__backend_ops *ops, const char *name, pshm
 PSHM_EXTERN int pshm_stat(const char *name, const pshm_attr_t *attr, pshm_info_t *info)
 {
 	struct settings set;
-	int rc = read_attr(attr, &set);
-	if (!name_is_valid(name) || info == NULL)
+	int rc = read_name_and_attr(name, attr, &set);
+	if (info == NULL)
 		return -EINVAL;
-	if (rc < 0)
-		return rc;
-	return stat_with(set.ops, name, info);
+	return rc < 0 ? rc : stat_with(set.ops, name, info);
 }
 
 /* pshm_list's filter: only what could be a segment's name reaches the
@@ -577,9 +579,7 @@ PSHM_EXTERN int pshm_list(const pshm_attr_t *attr, int (*fn)(const char *name, v
 PSHM_EXTERN int pshm_remove_orphan(const char *name, const pshm_attr_t *attr)
 {
 	struct settings set;
-	int rc = read_attr(attr, &set);
-	if (!name_is_valid(name))
-		return -EINVAL;
+	int rc = read_name_and_attr(name, attr, &set);
 	if (rc < 0)
 		return rc;
 	pshm_info_t info;
