@@ -33,23 +33,30 @@ static void die(const char *what)
 
 /* ---- by hand ----------------------------------------------------------- */
 
+/* What the fd backends' raw sequences share once the object exists: map it
+ * through the creator's fd (len bytes) and through a second opener's (the
+ * size it finds), close both fds, unmap both mappings. */
+static void map_twice(int created, int reopened, size_t len)
+{
+	void *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, created, 0);
+	close(created);
+	struct stat st;
+	if (reopened < 0 || fstat(reopened, &st) < 0)
+		die("open again");
+	void *b = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, reopened, 0);
+	close(reopened);
+	if (a == MAP_FAILED || b == MAP_FAILED)
+		die("mmap");
+	munmap(b, len);
+	munmap(a, len);
+}
+
 static void raw_posix_named(size_t len)
 {
 	int fd = shm_open("/" NAME, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (fd < 0 || ftruncate(fd, (off_t)len) < 0)
 		die("shm_open");
-	void *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	fd = shm_open("/" NAME, O_RDWR, 0);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		die("shm_open again");
-	void *b = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (a == MAP_FAILED || b == MAP_FAILED)
-		die("mmap");
-	munmap(b, len);
-	munmap(a, len);
+	map_twice(fd, shm_open("/" NAME, O_RDWR, 0), len);
 	shm_unlink("/" NAME);
 }
 
@@ -103,18 +110,7 @@ static void raw_mmap_named(size_t len)
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || ftruncate(fd, (off_t)len) < 0)
 		die(path);
-	void *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		die(path);
-	void *b = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (a == MAP_FAILED || b == MAP_FAILED)
-		die("mmap");
-	munmap(b, len);
-	munmap(a, len);
+	map_twice(fd, open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC), len);
 	unlink(path);
 }
 
