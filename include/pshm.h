@@ -105,6 +105,15 @@ PSHM_EXTERN const char *pshm_strerror(int err);
                                PSHM_EOWNER, so that a look-alike planted by
                                someone else is never taken for one's own.
                                Not valid for pshm_create (-EINVAL). */
+#define PSHM_PREFAULT 0x8u /* pshm_create, pshm_attach: fault every page of
+                              the segment into this process now, so that
+                              first touches later cost no page fault (one
+                              system call instead of one fault per page).
+                              -ENOSPC if the memory cannot be had (a full
+                              file system with PSHM_NORESERVE).  A hint:
+                              where the kernel cannot populate a mapping
+                              (Linux before 5.14, other systems) it does
+                              nothing. */
 
 /*
  * Segment attributes.  Caller-allocated (on the stack is fine); initialize

@@ -75,11 +75,11 @@ int pshm__fd_init_map(int fd, mode_t mode, size_t len, int reserve, struct pshm_
 	while (rc < 0 && errno == EINTR);
 	if (rc < 0)
 		return pshm__neg_errno();
-	if (reserve) {
-		rc = reserve_blocks(fd, length);
-		if (rc < 0)
-			return rc;
-	}
+	/* The header's page is written at once, even unreserved: without it a
+	 * full file system would be SIGBUS in pshm_create itself. */
+	rc = reserve_blocks(fd, reserve ? length : (off_t)PSHM__HEADER_SIZE);
+	if (rc < 0)
+		return rc;
 	return map_fd(fd, len, 0, map);
 }
 

@@ -59,6 +59,13 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the ready flag must be lock-free acro
  */
 int pshm__header_check(const struct pshm__header *hdr, size_t len, const char *name);
 
+/*
+ * pshm__populate - PSHM_PREFAULT: fault in the len bytes mapped at addr, for
+ * writing or only for reading.  0 (also where the system cannot, as it is a
+ * hint), -ENOSPC if a page could not be had, or another negative errno.
+ */
+int pshm__populate(void *addr, size_t len, int writable);
+
 /* ------------------------------------------------------------------------ */
 /* Backends                                                                  */
 

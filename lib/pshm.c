@@ -20,9 +20,9 @@
 #define PSHM__READY_TIMEOUT_NS (1000L * 1000L * 1000L)
 
 #define PSHM__ATTR_MAGIC 0x70736861u /* "pshA": pshm_attr_init ran */
-#define PSHM__KNOWN_FLAGS (PSHM_RDONLY | PSHM_NORESERVE | PSHM_ANY_OWNER)
-#define PSHM__CREATE_FLAGS (PSHM_NORESERVE)
-#define PSHM__ATTACH_FLAGS (PSHM_RDONLY | PSHM_ANY_OWNER)
+#define PSHM__KNOWN_FLAGS (PSHM_RDONLY | PSHM_NORESERVE | PSHM_ANY_OWNER | PSHM_PREFAULT)
+#define PSHM__CREATE_FLAGS (PSHM_NORESERVE | PSHM_PREFAULT)
+#define PSHM__ATTACH_FLAGS (PSHM_RDONLY | PSHM_ANY_OWNER | PSHM_PREFAULT)
 #define PSHM__DEFAULT_MODE 0600u
 
 struct pshm {
@@ -301,7 +301,10 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 	                  : set.ops->create_named(&map, name, len, set.mode, reserve);
 	if (rc < 0)
 		return rc;
-	rc = header_publish(map.addr, name, size, set.ops->id);
+	if (set.flags & PSHM_PREFAULT)
+		rc = pshm__populate(map.addr, map.len, 1);
+	if (rc == 0)
+		rc = header_publish(map.addr, name, size, set.ops->id);
 	if (rc == 0)
 		rc = new_handle(shm, set.ops, &map, name, 0);
 	if (rc < 0) {
@@ -371,7 +374,11 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 	}
 	if (rc < 0)
 		return rc;
-	rc = new_handle(shm, set.ops, &map, name, (set.flags & PSHM_RDONLY) != 0);
+	int rdonly = (set.flags & PSHM_RDONLY) != 0;
+	if (set.flags & PSHM_PREFAULT)
+		rc = pshm__populate(map.addr, map.len, !rdonly);
+	if (rc == 0)
+		rc = new_handle(shm, set.ops, &map, name, rdonly);
 	if (rc < 0)
 		set.ops->unmap(&map);
 	return rc;

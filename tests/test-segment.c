@@ -556,3 +556,87 @@ BACKEND_TEST(input, a_size_the_system_cannot_give_fails_cleanly)
 	cr_assert_null(shm);
 	cr_assert_eq(attach_rc(backend, name, 0, &shm), -ENOENT, "a failed create left a name");
 }
+
+/* ------------------------------------------------------------------------ */
+/* PSHM_PREFAULT: the page faults are taken at create or attach, not later. */
+
+#define PREFAULT_PAGES 1024
+
+/* Page faults taken while writing every page of shm. */
+static long faults_writing(pshm_t *shm)
+{
+	long before = test_minor_faults();
+	memset(pshm_addr(shm), 0x5a, pshm_size(shm));
+	return test_minor_faults() - before;
+}
+
+struct prefault_child {
+	pshm_backend_t backend;
+	const char *name;
+	unsigned flags;
+};
+
+/* Attach with the given flags and write every page: exit 0 if that took
+ * fewer faults than a quarter of the pages, 1 if more, >1 on error. */
+static int child_attaches_and_writes(void *arg)
+{
+	const struct prefault_child *c = arg;
+	pshm_t *shm;
+	if (attach_rc(c->backend, c->name, c->flags, &shm) < 0)
+		return 3;
+	long faults = faults_writing(shm);
+	pshm_detach(shm);
+	return faults < PREFAULT_PAGES / 4 ? 0 : 1;
+}
+
+BACKEND_TEST(prefault, pages_are_faulted_in_at_create_and_attach_not_on_first_touch)
+{
+	if (!test_can_prefault())
+		cr_skip_test("this kernel cannot populate a mapping (MADV_POPULATE_WRITE, Linux 5.14)");
+	long page = sysconf(_SC_PAGESIZE);
+	size_t size = (size_t)page * PREFAULT_PAGES;
+	char name[PSHM_NAME_MAX + 1];
+	pshm_attr_t attr;
+
+	/* Without the flag every page faults on its first write: the
+	 * measurement can see them. */
+	test_name(name, "noprefault");
+	pshm_t *plain = create_ok(backend, name, size);
+	long faults = faults_writing(plain);
+	cr_assert_geq(faults, PREFAULT_PAGES / 2, "only %ld faults writing %d fresh pages", faults,
+	              PREFAULT_PAGES);
+	struct prefault_child c = {backend, name, 0};
+	cr_assert_eq(test_wait(test_fork(child_attaches_and_writes, &c)), 1,
+	             "an attach without PSHM_PREFAULT took almost no faults");
+	cr_assert_eq(pshm_destroy(plain), 0);
+
+	test_name(name, "prefault");
+	test_attr(&attr, backend, PSHM_PREFAULT | PSHM_NORESERVE);
+	pshm_t *shm = NULL;
+	cr_assert_eq(pshm_create(&shm, name, size, &attr), 0);
+	faults = faults_writing(shm);
+	cr_assert_lt(faults, PREFAULT_PAGES / 4, "%ld faults writing %d prefaulted pages", faults,
+	             PREFAULT_PAGES);
+	c = (struct prefault_child){backend, name, PSHM_PREFAULT};
+	cr_assert_eq(test_wait(test_fork(child_attaches_and_writes, &c)), 0,
+	             "an attach with PSHM_PREFAULT still faulted on each page");
+	cr_assert_eq(pshm_destroy(shm), 0);
+
+	pshm_t *anon = NULL;
+	cr_assert_eq(pshm_create(&anon, NULL, size, &attr), 0);
+	faults = faults_writing(anon);
+	cr_assert_lt(faults, PREFAULT_PAGES / 4, "%ld faults in a prefaulted anonymous segment", faults);
+	cr_assert_eq(pshm_destroy(anon), 0);
+}
+
+BACKEND_TEST(prefault, a_read_only_attach_prefaults_for_reading)
+{
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "prefault-ro");
+	pshm_t *shm = create_ok(backend, name, 4096);
+	strcpy(pshm_addr(shm), "read me");
+	pshm_t *ro = attach_ok(backend, name, PSHM_RDONLY | PSHM_PREFAULT);
+	cr_assert_str_eq(pshm_addr(ro), "read me");
+	cr_assert_eq(pshm_detach(ro), 0);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}

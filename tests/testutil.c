@@ -2,6 +2,7 @@
  * testutil.c - shared test helpers; see testutil.h.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise, for test_can_prefault */
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -261,4 +263,27 @@ void test_raw_unmap(pshm_backend_t b, void *addr, size_t len)
 		shmdt(addr);
 	else
 		munmap(addr, len);
+}
+
+int test_can_prefault(void)
+{
+#ifdef MADV_POPULATE_WRITE
+	long page = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	int ok = madvise(p, (size_t)page, MADV_POPULATE_WRITE) == 0;
+	munmap(p, (size_t)page);
+	return ok;
+#else
+	return 0;
+#endif
+}
+
+long test_minor_faults(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return -1;
+	return ru.ru_minflt;
 }

@@ -98,6 +98,12 @@ int test_raw_remove(pshm_backend_t b, const char *name);
 /* Whether all len bytes at p are zero. */
 int test_all_zero(const void *p, size_t len);
 
+/* Whether this kernel can populate a mapping (what PSHM_PREFAULT uses). */
+int test_can_prefault(void);
+
+/* Minor page faults this process has taken so far (getrusage). */
+long test_minor_faults(void);
+
 /* The mmap backend's directory in effect for this process. */
 const char *test_mmap_dir(void);
 
