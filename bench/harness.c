@@ -171,8 +171,9 @@ static void write_table(const struct bench_table *t, FILE *out, const char *wher
 		double ratio = base == NULL || r->median == 0 || base->median == 0 ? 0
 		               : t->smaller_is_better ? base->median / r->median
 		                                      : r->median / base->median;
-		fprintf(out, "| %s | %s | %.4g | %.4g - %.4g | %d | %s%.2fx |\n", r->group, r->label,
-		        r->median, r->min, r->max, r->runs, base == r ? "baseline, " : "", ratio);
+		fprintf(out, "| %s | %s | %.4g | %.4g - %.4g | %d | %s%.*fx |\n", r->group, r->label,
+		        r->median, r->min, r->max, r->runs, base == r ? "baseline, " : "",
+		        ratio < 0.1 ? 4 : 2, ratio);
 	}
 	fprintf(out, "\n\"vs baseline\" is the speed relative to the first row of the case: "
 	             "above 1.00x is faster, below is slower.\n");
