@@ -16,61 +16,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "seedwork.h"
 
-#define CHILDREN 8
-
-static volatile long sink; /* keeps the sums from being optimised away */
-
-static long traverse(const int *a, size_t n)
-{
-	long sum = 0;
-	for (size_t i = 0; i < n; i++)
-		sum += a[i];
-	return sum;
-}
-
-static void fill(int *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		a[i] = (int)i;
-}
-
-/* Median ms of runs traversals of a. */
-static double traversal_ms(const int *a, size_t n, int runs)
-{
-	struct bench_sample s = {.label = ""};
-	for (int r = 0; r < runs; r++) {
-		double t0 = bench_now();
-		sink = traverse(a, n);
-		bench_add(&s, (bench_now() - t0) * 1e3);
-	}
-	return bench_median(&s);
-}
-
-/* 8 children traverse a at once; each reports its median; the sample gets
- * the median over children.  results: a shared array of CHILDREN doubles. */
-static void children_traverse(const int *a, size_t n, int runs, double *results,
-                              struct bench_sample *s)
-{
-	pid_t pids[CHILDREN];
-	for (int c = 0; c < CHILDREN; c++) {
-		pids[c] = fork();
-		if (pids[c] < 0) {
-			perror("fork");
-			exit(1);
-		}
-		if (pids[c] == 0) {
-			results[c] = traversal_ms(a, n, runs);
-			_exit(0);
-		}
-	}
-	for (int c = 0; c < CHILDREN; c++)
-		waitpid(pids[c], NULL, 0);
-	struct bench_sample per_child = {.label = ""};
-	for (int c = 0; c < CHILDREN; c++)
-		bench_add(&per_child, results[c]);
-	bench_add(s, bench_median(&per_child));
-}
+static volatile long sink; /* keeps the sweeps' sums from being optimised away */
 
 static double sweep_ms(unsigned char *p, size_t len, int write)
 {
@@ -110,17 +58,12 @@ int main(int argc, char **argv)
 	static const pshm_backend_t backends[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX,
 	                                          PSHM_BACKEND_MMAP};
 
-	pshm_t *results_shm = segment(PSHM_BACKEND_DEFAULT, CHILDREN * sizeof(double));
-	if (results_shm == NULL)
-		return 1;
-	double *results = pshm_addr(results_shm);
-
 	struct bench_table *t = bench_table_new("access", "Access: traversals and sweeps",
 	                                        "ms", 1);
 	char parent_group[64], children_group[64];
 	snprintf(parent_group, sizeof(parent_group), "%zuK ints, parent", n >> 10);
 	snprintf(children_group, sizeof(children_group), "%zuK ints, %d children at once", n >> 10,
-	         CHILDREN);
+	         SEED_CHILDREN);
 
 	int *private = malloc(n * sizeof(int));
 	unsigned char *private_sweep = malloc(sweep);
@@ -130,7 +73,7 @@ int main(int argc, char **argv)
 		free(private_sweep);
 		return 1;
 	}
-	fill(private, n);
+	seed_fill(private, n);
 	memset(private_sweep, 1, sweep);
 
 	struct bench_sample base_parent = {.label = "private malloc"};
@@ -147,7 +90,7 @@ int main(int argc, char **argv)
 		segs[b] = segment(backends[b], n * sizeof(int));
 		sweeps[b] = segment(backends[b], sweep);
 		if (segs[b] != NULL)
-			fill(pshm_addr(segs[b]), n);
+			seed_fill(pshm_addr(segs[b]), n);
 		if (sweeps[b] != NULL)
 			memset(pshm_addr(sweeps[b]), 1, sweep);
 	}
@@ -167,12 +110,13 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int r = 0; r < runs; r++) {
-		bench_add(&base_parent, traversal_ms(private, n, traversals));
-		children_traverse(private, n, traversals, results, &base_children);
+		bench_add(&base_parent, seed_traversal_ms(private, n, traversals));
+		bench_add(&base_children, seed_children_ms(private, n, traversals));
 		for (int b = 0; b < 3; b++) {
 			if (segs[b] != NULL) {
-				bench_add(&seg_parent[b], traversal_ms(pshm_addr(segs[b]), n, traversals));
-				children_traverse(pshm_addr(segs[b]), n, traversals, results, &seg_children[b]);
+				const int *a = pshm_addr(segs[b]);
+				bench_add(&seg_parent[b], seed_traversal_ms(a, n, traversals));
+				bench_add(&seg_children[b], seed_children_ms(a, n, traversals));
 			}
 		}
 	}
@@ -204,6 +148,5 @@ int main(int argc, char **argv)
 	}
 	free(private);
 	free(private_sweep);
-	pshm_destroy(results_shm);
 	return 0;
 }

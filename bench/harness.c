@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -201,6 +202,98 @@ void bench_table_finish(struct bench_table *t, const char *notes)
 		}
 	}
 	free(t);
+}
+
+static struct bench_collected *collected(struct bench_collection *c, const char *key,
+                                         const char *label)
+{
+	for (int i = 0; i < c->n; i++)
+		if (strcmp(c->rows[i].key, key) == 0 && strcmp(c->rows[i].label, label) == 0)
+			return &c->rows[i];
+	if (c->n == BENCH_MAX_COLLECTED)
+		return NULL;
+	struct bench_collected *r = &c->rows[c->n++];
+	snprintf(r->key, sizeof(r->key), "%s", key);
+	snprintf(r->label, sizeof(r->label), "%s", label);
+	r->skipped[0] = '\0';
+	r->sample = (struct bench_sample){.label = r->label};
+	return r;
+}
+
+/* One "KEY<TAB>LABEL<TAB>VALUE" line into c; -1 if it is not one. */
+static int collect_line(char *line, struct bench_collection *c)
+{
+	char *key = strtok(line, "\t\n");
+	char *label = strtok(NULL, "\t\n");
+	char *value = strtok(NULL, "\t\n");
+	char *end;
+	if (key == NULL || label == NULL || value == NULL)
+		return -1;
+	struct bench_collected *r = collected(c, key, label);
+	if (r == NULL)
+		return -1;
+	static const char skip[] = "skipped: ";
+	if (strncmp(value, skip, sizeof(skip) - 1) == 0) {
+		snprintf(r->skipped, sizeof(r->skipped), "%s", value + sizeof(skip) - 1);
+		return 0;
+	}
+	double v = strtod(value, &end);
+	if (end == value)
+		return -1;
+	bench_add(&r->sample, v);
+	return 0;
+}
+
+int bench_collect(char *const argv[], struct bench_collection *c)
+{
+	int out[2];
+	if (pipe(out) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		close(out[0]);
+		close(out[1]);
+		execv(argv[0], argv);
+		perror(argv[0]);
+		_exit(127);
+	}
+	close(out[1]);
+	FILE *f = fdopen(out[0], "r");
+	int bad = f == NULL;
+	char line[256];
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (collect_line(line, c) < 0) {
+			fprintf(stderr, "bench: %s said: %s", argv[0], line);
+			bad = 1;
+		}
+	if (f != NULL)
+		fclose(f);
+	else
+		close(out[0]);
+	int status, rc;
+	while ((rc = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	return bad || rc < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ? -1 : 0;
+}
+
+void bench_table_collected(struct bench_table *t, const char *group,
+                           const struct bench_collection *c, const char *key)
+{
+	for (int i = 0; i < c->n; i++) {
+		const struct bench_collected *r = &c->rows[i];
+		if (strcmp(r->key, key) != 0)
+			continue;
+		if (r->sample.n > 0)
+			bench_table_row(t, group, &r->sample);
+		else
+			bench_table_skip(t, group, r->label, r->skipped[0] ? r->skipped : "no result");
+	}
 }
 
 int bench_smoke(int argc, char **argv)

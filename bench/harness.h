@@ -43,6 +43,34 @@ void bench_table_skip(struct bench_table *t, const char *group, const char *labe
 /* Print the table (and the machine) and write bench/results/NAME.md. */
 void bench_table_finish(struct bench_table *t, const char *notes);
 
+/*
+ * Samples collected from another program (a peer library's bench, in C,
+ * C++ or Python), which prints one line per measured run:
+ *     KEY<TAB>LABEL<TAB>VALUE
+ * KEY says which case of the table the value belongs to, LABEL the row;
+ * VALUE is a number, or "skipped: " and why the peer cannot do it.
+ */
+#define BENCH_MAX_COLLECTED 64
+struct bench_collected {
+	char key[32];
+	char label[96];
+	char skipped[160]; /* VALUE was "skipped: why": the why */
+	struct bench_sample sample;
+};
+struct bench_collection {
+	struct bench_collected rows[BENCH_MAX_COLLECTED];
+	int n;
+};
+
+/* Run argv (argv[0] a path), adding every line it prints to c.  0, or -1
+ * if it could not be run or did not exit 0 (its standard error passes
+ * through). */
+int bench_collect(char *const argv[], struct bench_collection *c);
+
+/* Add to t, in group, a row for every sample collected under key. */
+void bench_table_collected(struct bench_table *t, const char *group,
+                           const struct bench_collection *c, const char *key);
+
 /* Parse argv: 1 for --smoke; exits with a usage message otherwise. */
 int bench_smoke(int argc, char **argv);
 

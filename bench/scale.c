@@ -206,7 +206,7 @@ static int processes(struct bench_table *t, int smoke, struct board *board)
 static int fill_and_empty(pshm_backend_t b, int count, struct bench_sample *creates,
                           struct bench_sample *destroys, int *err)
 {
-	pshm_t **shms = calloc((size_t)count, sizeof(*shms));
+	pshm_t **shms = calloc((size_t)count, sizeof(pshm_t *));
 	if (shms == NULL) {
 		perror("scale: calloc");
 		exit(1);

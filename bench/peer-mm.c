@@ -1,0 +1,58 @@
+/*
+ * peer-mm.c - OSSP mm's low-level shared memory (mm_core_create), through
+ * its public API, for bench/peers (see peer.h).  mm shares memory with
+ * children forked afterwards only: it has no segments that unrelated
+ * processes can find, so there is no named cycle.  Its file argument names
+ * the lock file of the segment's mutex.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <mm.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "peer.h"
+
+static char lock_path[64];
+
+static void *make(size_t len, void **handle)
+{
+	if (len > mm_core_maxsegsize()) {
+		fprintf(stderr, "peer-mm: %zu bytes: more than mm_core_maxsegsize()\n", len);
+		return NULL;
+	}
+	void *core = mm_core_create(len, lock_path);
+	if (core == NULL) {
+		fprintf(stderr, "peer-mm: mm_core_create: %s\n", mm_lib_error_get());
+		return NULL;
+	}
+	*handle = core;
+	return core;
+}
+
+static void unmake(void *handle)
+{
+	mm_core_delete(handle);
+}
+
+static int anonymous_cycle(size_t len)
+{
+	if (len > mm_core_maxsegsize())
+		return PEER_CANNOT;
+	void *core = mm_core_create(len, lock_path);
+	if (core == NULL) {
+		fprintf(stderr, "peer-mm: mm_core_create: %s\n", mm_lib_error_get());
+		return -1;
+	}
+	mm_core_delete(core);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char why[96];
+	snprintf(why, sizeof(why), "mm_core_maxsegsize() is %zu bytes", mm_core_maxsegsize());
+	const struct peer_ops ops = {.label = "OSSP mm (mm_core)", .make = make, .unmake = unmake,
+	                             .anonymous_cycle = anonymous_cycle, .cannot = why};
+	snprintf(lock_path, sizeof(lock_path), "/tmp/bench-mm-%ld", (long)getpid());
+	return peer_main(argc, argv, &ops);
+}
