@@ -2,7 +2,8 @@
  * lifecycle.c - experiment 2: what a segment's life costs through libpshm
  * against the same system calls written by hand.  Named segments: create,
  * attach a second handle, detach both, remove.  Anonymous ones: create and
- * destroy.  4 KiB and 64 MiB, pages never touched.  libpshm reserves the
+ * destroy.  4 KiB and 64 MiB, pages never touched; and 4 KiB again with the
+ * first int written by the creator and read by the attacher.  libpshm reserves the
  * pages of POSIX and mmap segments at creation (so that a full tmpfs is
  * -ENOSPC, not SIGBUS later), which the raw sequence does not: the
  * PSHM_NORESERVE rows are the like-for-like comparison.
@@ -31,6 +32,20 @@ static void die(const char *what)
 	exit(1);
 }
 
+/* Whether a cycle uses its memory: the creator writes the first int, the
+ * attacher reads it, as any real use would; libpshm's header is already in
+ * that page, so this is where its own first touch stops costing extra. */
+static int in_use;
+
+static void use(void *written, const void *read)
+{
+	if (!in_use)
+		return;
+	*(volatile int *)written = 1;
+	if (read != NULL && *(const volatile int *)read != 1)
+		die("the attacher does not see the creator's write");
+}
+
 /* ---- by hand ----------------------------------------------------------- */
 
 /* What the fd backends' raw sequences share once the object exists: map it
@@ -47,6 +62,7 @@ static void map_twice(int created, int reopened, size_t len)
 	close(reopened);
 	if (a == MAP_FAILED || b == MAP_FAILED)
 		die("mmap");
+	use(a, b);
 	munmap(b, len);
 	munmap(a, len);
 }
@@ -70,6 +86,7 @@ static void raw_posix_anon(size_t len)
 	close(fd);
 	if (a == MAP_FAILED)
 		die("mmap");
+	use(a, NULL);
 	munmap(a, len);
 #else
 	raw_posix_named(len);
@@ -87,6 +104,7 @@ static void raw_sysv_named(size_t len)
 	void *b = shmat(id2, NULL, 0);
 	if (a == (void *)-1 || b == (void *)-1)
 		die("shmat");
+	use(a, b);
 	shmdt(b);
 	shmdt(a);
 	shmctl(id, IPC_RMID, NULL);
@@ -101,6 +119,7 @@ static void raw_sysv_anon(size_t len)
 	shmctl(id, IPC_RMID, NULL);
 	if (a == (void *)-1)
 		die("shmat");
+	use(a, NULL);
 	shmdt(a);
 }
 
@@ -119,6 +138,7 @@ static void raw_mmap_anon(size_t len)
 	void *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (a == MAP_FAILED)
 		die("mmap");
+	use(a, NULL);
 	munmap(a, len);
 }
 
@@ -139,6 +159,7 @@ static void lib_named(pshm_backend_t b, size_t size, unsigned flags)
 	pshm_attr_set_flags(&attr, 0);
 	if (pshm_attach(&other, NAME, &attr) < 0)
 		die("pshm_attach");
+	use(pshm_addr(owner), pshm_addr(other));
 	pshm_detach(other);
 	pshm_destroy(owner);
 }
@@ -155,6 +176,7 @@ static void lib_anon(pshm_backend_t b, size_t size, unsigned flags)
 		fprintf(stderr, "pshm_create: %s\n", pshm_strerror(rc));
 		exit(1);
 	}
+	use(pshm_addr(shm), NULL);
 	pshm_destroy(shm);
 }
 
@@ -199,21 +221,22 @@ int main(int argc, char **argv)
 	    {PSHM_BACKEND_POSIX, raw_posix_named, raw_posix_anon},
 	    {PSHM_BACKEND_MMAP, raw_mmap_named, raw_mmap_anon},
 	};
-	const size_t sizes[] = {4096, (size_t)64 << 20};
+	const size_t sizes[] = {4096, (size_t)64 << 20, 4096};
 	struct bench_table *t = bench_table_new("lifecycle", "Lifecycle: create, attach, detach, destroy",
 	                                        "us per cycle", 1);
 	for (size_t bi = 0; bi < 3; bi++) {
 		const char *bn = pshm_backend_name(backends[bi].backend);
 		for (int named = 1; named >= 0; named--) {
-			for (size_t si = 0; si < 2; si++) {
+			for (size_t si = 0; si < 3; si++) {
+				in_use = si == 2; /* 4 KiB again, its memory used */
 				char group[96];
 				snprintf(group, sizeof(group), "%s %s %s", bn, named ? "named" : "anonymous",
-				         si == 0 ? "4 KiB" : "64 MiB");
+				         si == 0 ? "4 KiB" : si == 1 ? "64 MiB" : "4 KiB, in use");
 				if (!pshm_backend_supported(backends[bi].backend)) {
 					bench_table_skip(t, group, "all", "backend not available");
 					continue;
 				}
-				int cycles = smoke ? 2 : si == 0 ? 2000 : 20;
+				int cycles = smoke ? 2 : si == 1 ? 20 : 2000;
 				struct variant vs[] = {
 				    {"system calls by hand", named ? backends[bi].named : backends[bi].anon,
 				     backends[bi].backend, named, 0},
@@ -234,6 +257,8 @@ int main(int argc, char **argv)
 	bench_table_finish(t, "Goal: libpshm <= 1.10x the raw sequence (vs baseline >= 0.91x). "
 	                      "The raw sequence maps exactly the bytes libpshm maps (one more page "
 	                      "for the header). SysV and anonymous mmap segments reserve nothing, so "
-	                      "their two libpshm rows are alike.");
+	                      "their two libpshm rows are alike. \"In use\": the creator writes the first int "
+	                      "and the attacher reads it, as any use would; libpshm's header "
+	                      "shares that page, so its first touch is no longer extra.");
 	return 0;
 }

@@ -104,7 +104,7 @@ static int mmap_create_named(struct pshm__map *map, const char *name, size_t len
 	int fd = openat_retry(dirfd, file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	int rc = fd;
 	if (fd >= 0) {
-		rc = pshm__fd_init_map(fd, mode, len, reserve, map);
+		rc = pshm__fd_init_named(fd, mode, len, reserve, map);
 		close(fd);
 		if (rc < 0)
 			unlinkat(dirfd, file, 0);

@@ -79,8 +79,12 @@ static int posix_create_anon(struct pshm__map *map, size_t len, int reserve)
 	if (fd < 0)
 		return fd;
 	/* A memfd cannot run out of file system, only of memory, and then the
-	 * OOM killer comes, not SIGBUS: reserving would only fill memory now. */
-	int rc = pshm__fd_init_map(fd, 0600, len, reserve && in_tmpfs, map);
+	 * OOM killer comes, not SIGBUS: reserving would only fill memory now.
+	 * Nobody can open it by name, so its mode does not matter either. */
+	enum pshm__reserve what = !in_tmpfs ? PSHM__RESERVE_NOTHING
+	                          : reserve ? PSHM__RESERVE_ALL
+	                                    : PSHM__RESERVE_HEADER;
+	int rc = pshm__fd_init_map(fd, len, what, map);
 	close(fd);
 	return rc;
 }
@@ -93,7 +97,7 @@ static int posix_create_named(struct pshm__map *map, const char *name, size_t le
 	int fd = shm_open_retry(object, O_RDWR | O_CREAT | O_EXCL, mode);
 	if (fd < 0)
 		return fd;
-	int rc = pshm__fd_init_map(fd, mode, len, reserve, map);
+	int rc = pshm__fd_init_named(fd, mode, len, reserve, map);
 	close(fd);
 	if (rc < 0)
 		shm_unlink(object);

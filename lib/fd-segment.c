@@ -61,26 +61,31 @@ static int reserve_blocks(int fd, off_t length)
 	}
 }
 
-int pshm__fd_init_map(int fd, mode_t mode, size_t len, int reserve, struct pshm__map *map)
+int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct pshm__map *map)
 {
 	off_t length = (off_t)len;
 	if (length < 0 || (size_t)length != len)
 		return -EFBIG;
-	/* The umask has trimmed the mode open() got; set the one asked for. */
-	if (fchmod(fd, mode) < 0)
-		return pshm__neg_errno();
 	int rc;
 	do
 		rc = ftruncate(fd, length);
 	while (rc < 0 && errno == EINTR);
 	if (rc < 0)
 		return pshm__neg_errno();
-	/* The header's page is written at once, even unreserved: without it a
-	 * full file system would be SIGBUS in pshm_create itself. */
-	rc = reserve_blocks(fd, reserve ? length : (off_t)PSHM__HEADER_SIZE);
-	if (rc < 0)
-		return rc;
+	if (reserve != PSHM__RESERVE_NOTHING) {
+		rc = reserve_blocks(fd, reserve == PSHM__RESERVE_ALL ? length
+		                                                     : (off_t)PSHM__HEADER_SIZE);
+		if (rc < 0)
+			return rc;
+	}
 	return map_fd(fd, len, 0, map);
+}
+
+int pshm__fd_init_named(int fd, mode_t mode, size_t len, int reserve, struct pshm__map *map)
+{
+	if (fchmod(fd, mode) < 0)
+		return pshm__neg_errno();
+	return pshm__fd_init_map(fd, len, reserve ? PSHM__RESERVE_ALL : PSHM__RESERVE_HEADER, map);
 }
 
 int pshm__fd_map_existing(int fd, int rdonly, struct pshm__map *map)

@@ -144,9 +144,20 @@ int pshm__neg_errno(void);
 
 /* fd-based segments (POSIX and mmap backends), in fd-segment.c. */
 
-/* Set mode exactly, size fd to len (reserve: allocating the blocks, so
- * that a full file system says -ENOSPC now) and map it read-write. */
-int pshm__fd_init_map(int fd, mode_t mode, size_t len, int reserve, struct pshm__map *map);
+/* How much of a new file pshm__fd_init_map allocates up front, so that a
+ * full file system says -ENOSPC then and not SIGBUS at a touch later. */
+enum pshm__reserve {
+	PSHM__RESERVE_NOTHING, /* a memfd: there is no file system to fill */
+	PSHM__RESERVE_HEADER,  /* PSHM_NORESERVE: the header's page, written at once */
+	PSHM__RESERVE_ALL,
+};
+
+/* Set fd's mode exactly (the umask trimmed what open() got), then
+ * pshm__fd_init_map with PSHM__RESERVE_ALL, or _HEADER if !reserve. */
+int pshm__fd_init_named(int fd, mode_t mode, size_t len, int reserve, struct pshm__map *map);
+
+/* Size fd to len, allocate what reserve says and map it read-write. */
+int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct pshm__map *map);
 
 /* Map all of the existing object behind fd; -EAGAIN while it is smaller than
  * a header. */
