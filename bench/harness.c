@@ -153,6 +153,15 @@ static const struct row *baseline_of(const struct bench_table *t, const struct r
 	return NULL;
 }
 
+/* Speed relative to the row's baseline: above 1 is faster; 0 if unknown. */
+static double ratio_of(const struct bench_table *t, const struct row *r)
+{
+	const struct row *base = baseline_of(t, r);
+	if (base == NULL || r->median == 0 || base->median == 0)
+		return 0;
+	return t->smaller_is_better ? base->median / r->median : r->median / base->median;
+}
+
 static void write_table(const struct bench_table *t, FILE *out, const char *where,
                         const char *notes)
 {
@@ -169,9 +178,7 @@ static void write_table(const struct bench_table *t, FILE *out, const char *wher
 			continue;
 		}
 		const struct row *base = baseline_of(t, r);
-		double ratio = base == NULL || r->median == 0 || base->median == 0 ? 0
-		               : t->smaller_is_better ? base->median / r->median
-		                                      : r->median / base->median;
+		double ratio = ratio_of(t, r);
 		fprintf(out, "| %s | %s | %.4g | %.4g - %.4g | %d | %s%.*fx |\n", r->group, r->label,
 		        r->median, r->min, r->max, r->runs, base == r ? "baseline, " : "",
 		        ratio < 0.1 ? 4 : 2, ratio);
@@ -180,6 +187,65 @@ static void write_table(const struct bench_table *t, FILE *out, const char *wher
 	             "above 1.00x is faster, below is slower.\n");
 	if (notes != NULL)
 		fprintf(out, "\n%s\n", notes);
+}
+
+/* A gnuplot script with the data inline: each measured row a bar from 1
+ * (its baseline) to its ratio, on a log scale, so that faster and slower
+ * read alike.  `make bench` renders it to NAME.png when gnuplot is there. */
+static void write_plot(const struct bench_table *t, FILE *out, const char *where)
+{
+	int rows = 0;
+	fprintf(out, "$data << EOD\n");
+	for (int i = 0; i < t->n; i++) {
+		const struct row *r = &t->rows[i];
+		double ratio = ratio_of(t, r);
+		if (r->skipped[0] != '\0' || ratio <= 0)
+			continue;
+		char text[2 * TEXT + 4];
+		snprintf(text, sizeof(text), "%s: %s", r->group, r->label);
+		for (char *c = text; *c != '\0'; c++)
+			if (*c == '"' || *c == '\t')
+				*c = '\'';
+		fprintf(out, "%d\t%g\t\"%s\"\n", rows++, ratio, text);
+	}
+	fprintf(out, "EOD\n");
+	fprintf(out,
+	        "set terminal pngcairo size 1200,%d font 'sans,9'\n"
+	        "set output '%s.png'\n"
+	        "set title \"%s\\n%s\" noenhanced\n"
+	        "set xlabel 'speed relative to the baseline of the case (log scale; right of 1 is "
+	        "faster)'\n"
+	        "set logscale x\n"
+	        "set yrange [%d:-1]\n"
+	        "set ytics noenhanced\n"
+	        "set grid x\n"
+	        "set style fill solid 0.6\n"
+	        "unset key\n"
+	        "set arrow from 1, graph 0 to 1, graph 1 nohead lw 2\n"
+	        "plot $data using 2:1:(($2 < 1) ? $2 : 1):(($2 < 1) ? 1 : $2):($1 - 0.35):($1 + 0.35)"
+	        ":ytic(3) with boxxyerror lc rgb '#4477aa', \\\n"
+	        "     $data using (($2 < 1) ? 1 : $2):1:(sprintf('%%.2fx', $2)) with labels left "
+	        "offset 0.5,0 font 'sans,8'\n",
+	        160 + rows * 16, t->name, t->title, where, rows);
+}
+
+/* Write bench/results/NAME.SUFFIX with writer. */
+static void write_result(const struct bench_table *t, const char *suffix, const char *where,
+                         const char *notes, int plot)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "bench/results/%s.%s", t->name, suffix);
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		perror(path);
+		return;
+	}
+	if (plot)
+		write_plot(t, f, where);
+	else
+		write_table(t, f, where, notes);
+	if (fclose(f) != 0)
+		perror(path);
 }
 
 void bench_table_finish(struct bench_table *t, const char *notes)
@@ -191,15 +257,8 @@ void bench_table_finish(struct bench_table *t, const char *notes)
 	    (mkdir("bench/results", 0755) < 0 && errno != EEXIST)) {
 		perror("bench: bench/results");
 	} else {
-		char path[128];
-		snprintf(path, sizeof(path), "bench/results/%s.md", t->name);
-		FILE *f = fopen(path, "w");
-		if (f == NULL) {
-			perror(path);
-		} else {
-			write_table(t, f, where, notes);
-			fclose(f);
-		}
+		write_result(t, "md", where, notes, 0);
+		write_result(t, "gp", where, NULL, 1);
 	}
 	free(t);
 }
