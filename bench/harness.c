@@ -216,6 +216,7 @@ static void write_plot(const struct bench_table *t, FILE *out, const char *where
 	        "set xlabel 'speed relative to the baseline of the case (log scale; right of 1 is "
 	        "faster)'\n"
 	        "set logscale x\n"
+	        "set format x '%%g'\n"
 	        "set yrange [%d:-1]\n"
 	        "set ytics noenhanced\n"
 	        "set grid x\n"
@@ -224,7 +225,7 @@ static void write_plot(const struct bench_table *t, FILE *out, const char *where
 	        "set arrow from 1, graph 0 to 1, graph 1 nohead lw 2\n"
 	        "plot $data using 2:1:(($2 < 1) ? $2 : 1):(($2 < 1) ? 1 : $2):($1 - 0.35):($1 + 0.35)"
 	        ":ytic(3) with boxxyerror lc rgb '#4477aa', \\\n"
-	        "     $data using (($2 < 1) ? 1 : $2):1:(sprintf('%%.2fx', $2)) with labels left "
+	        "     $data using (($2 < 1) ? 1 : $2):1:(sprintf('%%.3gx', $2)) with labels left "
 	        "offset 0.5,0 font 'sans,8'\n",
 	        160 + rows * 16, t->name, t->title, where, rows);
 }
