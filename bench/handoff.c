@@ -34,10 +34,17 @@ static void die(const char *what)
 	exit(1);
 }
 
-static pshm_t *new_ring(struct ring **out)
+static const pshm_backend_t backends[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX,
+                                          PSHM_BACKEND_MMAP};
+#define NBACKENDS 3
+
+static pshm_t *new_ring(pshm_backend_t backend, struct ring **out)
 {
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_backend(&attr, backend);
 	pshm_t *shm;
-	int rc = pshm_create(&shm, NULL, sizeof(struct ring), NULL);
+	int rc = pshm_create(&shm, NULL, sizeof(struct ring), &attr);
 	if (rc < 0) {
 		fprintf(stderr, "pshm_create: %s\n", pshm_strerror(rc));
 		exit(1);
@@ -117,12 +124,13 @@ static uint64_t read_all(int fd, uint64_t bytes)
 
 enum channel { RING, PIPE, SOCKETS };
 
-/* Milliseconds to hand `bytes` over the channel. */
-static double handoff_ms(enum channel ch, uint64_t bytes)
+/* Milliseconds to hand `bytes` over the channel (a ring: in a segment of
+ * backend). */
+static double handoff_ms(enum channel ch, pshm_backend_t backend, uint64_t bytes)
 {
 	uint64_t chunks = bytes / CHUNK;
 	struct ring *r = NULL;
-	pshm_t *shm = ch == RING ? new_ring(&r) : NULL;
+	pshm_t *shm = ch == RING ? new_ring(backend, &r) : NULL;
 	int fds[2];
 	if (ch == PIPE && pipe(fds) < 0)
 		die("pipe");
@@ -160,11 +168,12 @@ static double handoff_ms(enum channel ch, uint64_t bytes)
 
 /* ---- latency ------------------------------------------------------------- */
 
-/* Microseconds per round trip of `trips` ping-pongs. */
-static double pingpong_us(int use_ring, int trips)
+/* Microseconds per round trip of `trips` ping-pongs, through a pipe or
+ * (use_ring) a condition variable in a segment of backend. */
+static double pingpong_us(int use_ring, pshm_backend_t backend, int trips)
 {
 	struct ring *r = NULL;
-	pshm_t *shm = use_ring ? new_ring(&r) : NULL;
+	pshm_t *shm = use_ring ? new_ring(backend, &r) : NULL;
 	int to_child[2], to_parent[2];
 	if (!use_ring && (pipe(to_child) < 0 || pipe(to_parent) < 0))
 		die("pipe");
@@ -218,30 +227,52 @@ int main(int argc, char **argv)
 	int smoke = bench_smoke(argc, argv);
 	int runs = bench_runs(smoke, 7);
 	uint64_t bytes = smoke ? (uint64_t)16 << 20 : (uint64_t)1 << 30;
-	int trips = smoke ? 1000 : 100000;
+	int trips = smoke ? 1000 : 50000;
 
-	struct bench_sample ring = {.label = "libpshm segment, mutex + condition variables"};
 	struct bench_sample pipes = {.label = "pipe"};
 	struct bench_sample sockets = {.label = "Unix socket pair"};
-	struct bench_sample cond_rt = {.label = "libpshm condition variable"};
 	struct bench_sample pipe_rt = {.label = "pipe"};
-	for (int r = 0; r < runs; r++) {
-		bench_add(&pipes, handoff_ms(PIPE, bytes));
-		bench_add(&sockets, handoff_ms(SOCKETS, bytes));
-		bench_add(&ring, handoff_ms(RING, bytes));
-		bench_add(&pipe_rt, pingpong_us(0, trips));
-		bench_add(&cond_rt, pingpong_us(1, trips));
+	struct bench_sample ring[NBACKENDS], cond_rt[NBACKENDS];
+	static char ring_labels[NBACKENDS][80], cond_labels[NBACKENDS][80];
+	for (int b = 0; b < NBACKENDS; b++) {
+		const char *name = pshm_backend_name(backends[b]);
+		snprintf(ring_labels[b], sizeof(ring_labels[b]),
+		         "libpshm %s segment, mutex + condition variables", name);
+		snprintf(cond_labels[b], sizeof(cond_labels[b]), "libpshm %s, condition variable",
+		         name);
+		ring[b] = (struct bench_sample){.label = ring_labels[b]};
+		cond_rt[b] = (struct bench_sample){.label = cond_labels[b]};
+	}
+	for (int r = 0; r < runs; r++) { /* interleaved, run by run */
+		bench_add(&pipes, handoff_ms(PIPE, PSHM_BACKEND_DEFAULT, bytes));
+		bench_add(&sockets, handoff_ms(SOCKETS, PSHM_BACKEND_DEFAULT, bytes));
+		bench_add(&pipe_rt, pingpong_us(0, PSHM_BACKEND_DEFAULT, trips));
+		for (int b = 0; b < NBACKENDS; b++) {
+			if (!pshm_backend_supported(backends[b]))
+				continue;
+			bench_add(&ring[b], handoff_ms(RING, backends[b], bytes));
+			bench_add(&cond_rt[b], pingpong_us(1, backends[b], trips));
+		}
 	}
 	char group[64];
 	snprintf(group, sizeof(group), "%llu MiB in 64 KiB chunks (ms)",
 	         (unsigned long long)(bytes >> 20));
+	const char *latency = "ping-pong round trip (us)";
 	struct bench_table *t = bench_table_new("handoff", "Handoff: producer to consumer, and wake-up",
 	                                        "ms or us", 1);
 	bench_table_row(t, group, &pipes);
 	bench_table_row(t, group, &sockets);
-	bench_table_row(t, group, &ring);
-	bench_table_row(t, "ping-pong round trip (us)", &pipe_rt);
-	bench_table_row(t, "ping-pong round trip (us)", &cond_rt);
+	for (int b = 0; b < NBACKENDS; b++)
+		if (ring[b].n > 0)
+			bench_table_row(t, group, &ring[b]);
+		else
+			bench_table_skip(t, group, ring_labels[b], "backend not available");
+	bench_table_row(t, latency, &pipe_rt);
+	for (int b = 0; b < NBACKENDS; b++)
+		if (cond_rt[b].n > 0)
+			bench_table_row(t, latency, &cond_rt[b]);
+		else
+			bench_table_skip(t, latency, cond_labels[b], "backend not available");
 	bench_table_finish(t, "The ring copies each chunk in and out (as a pipe does), 16 slots of "
 	                      "64 KiB; a consumer reading in place would save one copy. The baseline "
 	                      "of each case is the pipe.");
