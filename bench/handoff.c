@@ -222,6 +222,17 @@ static double pingpong_us(int use_ring, pshm_backend_t backend, int trips)
 	return us;
 }
 
+/* A row per backend, skipped where it is not available. */
+static void backend_rows(struct bench_table *t, const char *group,
+                         const struct bench_sample samples[NBACKENDS])
+{
+	for (int b = 0; b < NBACKENDS; b++)
+		if (samples[b].n > 0)
+			bench_table_row(t, group, &samples[b]);
+		else
+			bench_table_skip(t, group, samples[b].label, "backend not available");
+}
+
 int main(int argc, char **argv)
 {
 	int smoke = bench_smoke(argc, argv);
@@ -262,17 +273,9 @@ int main(int argc, char **argv)
 	                                        "ms or us", 1);
 	bench_table_row(t, group, &pipes);
 	bench_table_row(t, group, &sockets);
-	for (int b = 0; b < NBACKENDS; b++)
-		if (ring[b].n > 0)
-			bench_table_row(t, group, &ring[b]);
-		else
-			bench_table_skip(t, group, ring_labels[b], "backend not available");
+	backend_rows(t, group, ring);
 	bench_table_row(t, latency, &pipe_rt);
-	for (int b = 0; b < NBACKENDS; b++)
-		if (cond_rt[b].n > 0)
-			bench_table_row(t, latency, &cond_rt[b]);
-		else
-			bench_table_skip(t, latency, cond_labels[b], "backend not available");
+	backend_rows(t, latency, cond_rt);
 	bench_table_finish(t, "The ring copies each chunk in and out (as a pipe does), 16 slots of "
 	                      "64 KiB; a consumer reading in place would save one copy. The baseline "
 	                      "of each case is the pipe.");
