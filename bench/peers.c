@@ -23,8 +23,8 @@
 
 #include "harness.h"
 
-#ifndef PSHM_PYTHON
-#define PSHM_PYTHON ""
+#ifndef PSHM_SEED_SCRIPT /* the build gives the source tree's */
+#define PSHM_SEED_SCRIPT "bench/seed.py"
 #endif
 
 struct peer {
@@ -55,7 +55,7 @@ static char bench_dir[512];
 static int run_peer(const struct peer *p, const char *const args[], struct bench_collection *c,
                     char *why, size_t whylen)
 {
-	char path[600], script[600];
+	char path[600];
 	char *argv[8];
 	int n = 0;
 	if (p->program == NULL) {
@@ -63,9 +63,8 @@ static int run_peer(const struct peer *p, const char *const args[], struct bench
 			snprintf(why, whylen, "%s", p->missing);
 			return -1;
 		}
-		snprintf(script, sizeof(script), "%s/seed.py", bench_dir);
 		argv[n++] = (char *)PSHM_PYTHON;
-		argv[n++] = script;
+		argv[n++] = (char *)PSHM_SEED_SCRIPT;
 	} else {
 		snprintf(path, sizeof(path), "%s/%s", bench_dir, p->program);
 		if (access(path, X_OK) < 0) {
