@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "seedwork.h" /* SEED_CHILDREN */
 
 #ifndef PSHM_SEED_SCRIPT /* the build gives the source tree's */
 #define PSHM_SEED_SCRIPT "bench/seed.py"
@@ -85,8 +86,9 @@ static int run_peer(const struct peer *p, const char *const args[], struct bench
 	return 0;
 }
 
-/* Every peer's run of args, or a skipped row for each that cannot, into
- * the table's groups for keys[0] and keys[1], in the order of peers[]. */
+/* Every peer's run of args from peers[first] on, or a skipped row for each
+ * that cannot, into the table's groups for keys[0] and keys[1], in the
+ * order of peers[]. */
 static void run_all(struct bench_table *t, const char *const args[], const char *const keys[2],
                     const char *const groups[2], size_t first)
 {
@@ -118,40 +120,50 @@ static void bench_dir_of(const char *argv0)
 		snprintf(bench_dir, sizeof(bench_dir), ".");
 }
 
+/* peers[0], private memory, is the baseline of the traversals only: it
+ * has no segments to make. */
+#define FIRST_WITH_SEGMENTS 1
+
+static void access_cases(struct bench_table *t, int smoke)
+{
+	const char *args[] = {"access", smoke ? "65536" : "1048576", smoke ? "2" : "50",
+	                      smoke ? "1" : "7", NULL};
+	const char *keys[] = {"parent", "children"};
+	char parent[64], children[64];
+	snprintf(parent, sizeof(parent), "%sK ints, parent (ms)", smoke ? "64" : "1024");
+	snprintf(children, sizeof(children), "%sK ints, %d children at once (ms)",
+	         smoke ? "64" : "1024", SEED_CHILDREN);
+	const char *groups[] = {parent, children};
+	run_all(t, args, keys, groups, 0);
+}
+
+static void lifecycle_cases(struct bench_table *t, int smoke)
+{
+	static const struct {
+		const char *bytes, *cycles, *name;
+	} sizes[] = {{"4096", "2000", "4 KiB"}, {"67108864", "50", "64 MiB"}};
+	for (int s = 0; s < 2; s++) {
+		const char *args[] = {"lifecycle", sizes[s].bytes, smoke ? "2" : sizes[s].cycles,
+		                      smoke ? "1" : "7", NULL};
+		const char *keys[] = {"named", "anonymous"};
+		char named[96], anonymous[96];
+		snprintf(named, sizeof(named), "%s named: create, attach, detach both, remove (us)",
+		         sizes[s].name);
+		snprintf(anonymous, sizeof(anonymous), "%s anonymous: create, destroy (us)",
+		         sizes[s].name);
+		const char *groups[] = {named, anonymous};
+		run_all(t, args, keys, groups, FIRST_WITH_SEGMENTS);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int smoke = bench_smoke(argc, argv);
 	bench_dir_of(argv[0]);
 	struct bench_table *t = bench_table_new("peers", "Peers: the seed's traversals and a "
 	                                        "segment's life", "ms or us, see case", 1);
-
-	const char *ints = smoke ? "65536" : "1048576";
-	const char *runs = smoke ? "1" : "7";
-	const char *access_args[] = {"access", ints, smoke ? "2" : "50", runs, NULL};
-	const char *access_keys[] = {"parent", "children"};
-	char parent[64], children[64];
-	snprintf(parent, sizeof(parent), "%sK ints, parent (ms)", smoke ? "64" : "1024");
-	snprintf(children, sizeof(children), "%sK ints, 8 children at once (ms)",
-	         smoke ? "64" : "1024");
-	const char *access_groups[] = {parent, children};
-	run_all(t, access_args, access_keys, access_groups, 0);
-
-	static const struct {
-		const char *bytes, *cycles, *name;
-	} sizes[] = {{"4096", "2000", "4 KiB"}, {"67108864", "50", "64 MiB"}};
-	for (int s = 0; s < 2; s++) {
-		const char *life_args[] = {"lifecycle", sizes[s].bytes, smoke ? "2" : sizes[s].cycles,
-		                           runs, NULL};
-		const char *life_keys[] = {"named", "anonymous"};
-		char named[96], anonymous[96];
-		snprintf(named, sizeof(named), "%s named: create, attach, detach both, remove (us)",
-		         sizes[s].name);
-		snprintf(anonymous, sizeof(anonymous), "%s anonymous: create, destroy (us)",
-		         sizes[s].name);
-		const char *life_groups[] = {named, anonymous};
-		run_all(t, life_args, life_keys, life_groups, 1); /* not private */
-	}
-
+	access_cases(t, smoke);
+	lifecycle_cases(t, smoke);
 	bench_table_finish(
 	    t, "Every row is its own program, run the same way (bench/peer.h; bench/seed.py for "
 	       "Python). The traversal baseline is private malloc memory; the lifecycle baseline is "
