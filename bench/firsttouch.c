@@ -19,9 +19,9 @@
 
 #include "harness.h"
 
-/* At most: five private or raw mappings, and four variants of each of the
+/* At most: five private or raw mappings, and five variants of each of the
  * three backends. */
-#define VARIANTS (5 + 3 * 4)
+#define VARIANTS (5 + 3 * 5)
 
 /* One way of making the region: returns its first byte (NULL on error) and
  * sets *undo for release(). */
@@ -30,6 +30,7 @@ struct variant {
 	pshm_backend_t backend; /* PSHM_BACKEND_DEFAULT: a private mapping */
 	unsigned flags;         /* libpshm flags, or MAP_* flags for a private one */
 	int shared;             /* a raw mapping: MAP_SHARED instead of MAP_PRIVATE */
+	int anonymous;          /* a segment without a name */
 	int huge;               /* madvise(MADV_HUGEPAGE) before touching */
 	struct bench_sample make, touch, total;
 };
@@ -74,12 +75,12 @@ static int run_once(struct variant *v, size_t len)
 		pshm_attr_init(&attr);
 		pshm_attr_set_backend(&attr, v->backend);
 		pshm_attr_set_flags(&attr, v->flags);
-		/* Named: the reservation that PSHM_NORESERVE skips is made for
-		 * named segments (an anonymous one lives in memory, not in a file
-		 * system that can fill up). */
+		/* Named unless asked: the reservation that PSHM_NORESERVE skips is
+		 * made for named segments (an anonymous one lives in memory, not in
+		 * a file system that can fill up). */
 		char name[32];
 		snprintf(name, sizeof(name), "bench-touch-%ld", (long)getpid());
-		int rc = pshm_create(&shm, name, len, &attr);
+		int rc = pshm_create(&shm, v->anonymous ? NULL : name, len, &attr);
 		if (rc < 0) {
 			fprintf(stderr, "firsttouch: %s: %s\n", v->label, pshm_strerror(rc));
 			return -1;
@@ -114,9 +115,11 @@ static void read_line(const char *path, char *out, size_t len)
 	fclose(f);
 }
 
-/* Bytes of hugetlb pages free (/proc/meminfo), 0 if none or unknown. */
-static size_t hugetlb_free(void)
+/* Bytes of hugetlb pages free (/proc/meminfo), 0 if none or unknown; and
+ * the size of one in *page. */
+static size_t hugetlb_free(size_t *page)
 {
+	*page = 0;
 	FILE *f = fopen("/proc/meminfo", "r");
 	if (f == NULL)
 		return 0;
@@ -127,7 +130,8 @@ static size_t hugetlb_free(void)
 		sscanf(line, "Hugepagesize: %lu kB", &kib);
 	}
 	fclose(f);
-	return (size_t)pages * kib * 1024;
+	*page = (size_t)kib * 1024;
+	return (size_t)pages * *page;
 }
 
 /* Whether a transparent-huge-page setting lets madvise(MADV_HUGEPAGE) in:
@@ -157,7 +161,8 @@ int main(int argc, char **argv)
 	int private_huge = thp_allows_madvise(thp);
 	if (private_huge)
 		vs[n++] = (struct variant){.label = "private, MADV_HUGEPAGE", .huge = 1};
-	size_t hugetlb = hugetlb_free();
+	size_t huge_page;
+	size_t hugetlb = hugetlb_free(&huge_page);
 #ifdef MAP_HUGETLB
 	if (hugetlb >= len)
 		vs[n++] = (struct variant){.label = "private, MAP_HUGETLB", .flags = MAP_HUGETLB};
@@ -167,7 +172,8 @@ int main(int argc, char **argv)
 	static const pshm_backend_t backends[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX,
 	                                          PSHM_BACKEND_MMAP};
 	int shared_huge = thp_allows_madvise(shmem_thp);
-	static char labels[3][4][64];
+	static char labels[3][5][64];
+	size_t hugetlb_needed = len + huge_page; /* the header takes one more page */
 	for (int b = 0; b < 3; b++) {
 		if (!pshm_backend_supported(backends[b]))
 			continue;
@@ -176,6 +182,7 @@ int main(int argc, char **argv)
 		snprintf(labels[b][1], 64, "%s, PSHM_NORESERVE", name);
 		snprintf(labels[b][2], 64, "%s, PSHM_PREFAULT", name);
 		snprintf(labels[b][3], 64, "%s, NORESERVE + MADV_HUGEPAGE", name);
+		snprintf(labels[b][4], 64, "%s anonymous, PSHM_HUGEPAGES", name);
 		vs[n++] = (struct variant){.label = labels[b][0], .backend = backends[b]};
 		vs[n++] = (struct variant){.label = labels[b][1], .backend = backends[b],
 		                           .flags = PSHM_NORESERVE};
@@ -184,6 +191,9 @@ int main(int argc, char **argv)
 		if (shared_huge)
 			vs[n++] = (struct variant){.label = labels[b][3], .backend = backends[b],
 			                           .flags = PSHM_NORESERVE, .huge = 1};
+		if (hugetlb >= hugetlb_needed)
+			vs[n++] = (struct variant){.label = labels[b][4], .backend = backends[b],
+			                           .flags = PSHM_HUGEPAGES, .anonymous = 1};
 	}
 	for (int i = 0; i < n; i++)
 		vs[i].make.label = vs[i].touch.label = vs[i].total.label = vs[i].label;
@@ -206,10 +216,12 @@ int main(int argc, char **argv)
 		snprintf(why, sizeof(why), "transparent huge pages are off (%s)", thp);
 		bench_table_skip(t, total, "private, MADV_HUGEPAGE", why);
 	}
-	if (hugetlb < len) {
+	if (hugetlb < hugetlb_needed) {
 		snprintf(why, sizeof(why), "%zu MiB of hugetlb pages free (vm.nr_hugepages)",
 		         hugetlb >> 20);
-		bench_table_skip(t, total, "private, MAP_HUGETLB", why);
+		if (hugetlb < len)
+			bench_table_skip(t, total, "private, MAP_HUGETLB", why);
+		bench_table_skip(t, total, "segments with PSHM_HUGEPAGES", why);
 	}
 	if (!shared_huge) {
 		snprintf(why, sizeof(why), "shmem transparent huge pages are off (shmem_enabled: %s)",
@@ -226,6 +238,7 @@ int main(int argc, char **argv)
 	       "of POSIX and mmap segments unless PSHM_NORESERVE, and faults them all in with PSHM_PREFAULT). "
 	       "Baseline: the private anonymous mapping; the raw shared anonymous mapping shows "
 	       "what the kernel's shared memory costs before libpshm adds anything. Huge pages for segments are the "
-	       "caller's madvise(MADV_HUGEPAGE) on pshm_addr(): libpshm has no flag for them.");
+	       "caller's madvise(MADV_HUGEPAGE) on pshm_addr() (transparent huge pages), or "
+	       "PSHM_HUGEPAGES (hugetlb pages set aside with vm.nr_hugepages).");
 	return 0;
 }

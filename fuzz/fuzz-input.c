@@ -49,7 +49,7 @@ static void check_size(const uint8_t *data, size_t size)
 {
 	size_t asked = 0;
 	memcpy(&asked, data, size < sizeof(asked) ? size : sizeof(asked));
-	size_t len = mapping_length(asked);
+	size_t len = mapping_length(asked, pshm__page_size());
 	size_t page = pshm__page_size();
 	if (len == 0)
 		return; /* refused: must be because it cannot be mapped */

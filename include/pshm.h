@@ -114,6 +114,20 @@ PSHM_EXTERN const char *pshm_strerror(int err);
                               where the kernel cannot populate a mapping
                               (Linux before 5.14, other systems) it does
                               nothing. */
+#define PSHM_HUGEPAGES 0x10u /* pshm_create: back the segment with huge pages
+                                (hugetlb, 2 MiB on x86-64): fewer page
+                                faults and TLB misses for large segments.
+                                The memory taken is rounded up to whole huge
+                                pages.  They must have been set aside
+                                (vm.nr_hugepages), else -ENOMEM; SysV also
+                                needs CAP_IPC_LOCK or vm.hugetlb_shm_group,
+                                else -EPERM.  Anonymous segments of every
+                                backend and named SysV ones; -ENOTSUP for
+                                named POSIX and mmap segments (their file
+                                systems have no huge pages) and where the
+                                system has none.  Not valid for pshm_attach
+                                (-EINVAL): attaching maps whatever the
+                                segment is. */
 
 /*
  * Segment attributes.  Caller-allocated (on the stack is fine); initialize

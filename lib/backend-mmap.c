@@ -69,10 +69,18 @@ static void file_name(char out[sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX], const 
 	snprintf(out, sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX, MMAP_FILE_PREFIX "%s", name);
 }
 
-static int mmap_create_anon(struct pshm__map *map, size_t len, int reserve)
+/* Charged to memory when mapped (huge pages too): nothing to reserve. */
+static int mmap_create_anon(struct pshm__map *map, size_t len, unsigned how)
 {
-	(void)reserve; /* charged to memory when mapped: nothing to reserve */
-	void *addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int flags = MAP_SHARED | MAP_ANONYMOUS;
+	if (how & PSHM__MAKE_HUGE) {
+#ifdef MAP_HUGETLB
+		flags |= MAP_HUGETLB;
+#else
+		return -ENOTSUP;
+#endif
+	}
+	void *addr = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
 	if (addr == MAP_FAILED)
 		return pshm__neg_errno();
 	map->addr = addr;
@@ -92,8 +100,10 @@ static int openat_retry(int dirfd, const char *file, int flags, mode_t mode)
 }
 
 static int mmap_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode,
-                             int reserve)
+                             unsigned how)
 {
+	if (how & PSHM__MAKE_HUGE)
+		return -ENOTSUP; /* the directory's file system has no huge pages */
 	int dirfd = open_segment_dir();
 	if (dirfd == -ENOENT)
 		return -ENOTDIR; /* the directory is missing: not "no such segment" */
@@ -104,7 +114,7 @@ static int mmap_create_named(struct pshm__map *map, const char *name, size_t len
 	int fd = openat_retry(dirfd, file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	int rc = fd;
 	if (fd >= 0) {
-		rc = pshm__fd_init_named(fd, mode, len, reserve, map);
+		rc = pshm__fd_init_named(fd, mode, len, (how & PSHM__MAKE_RESERVE) != 0, map);
 		close(fd);
 		if (rc < 0)
 			unlinkat(dirfd, file, 0);

@@ -72,12 +72,27 @@ static int open_unnamed(int *in_tmpfs)
 	return open_unique_object();
 }
 
-static int posix_create_anon(struct pshm__map *map, size_t len, int reserve)
+/* A memfd of huge pages (hugetlbfs: the pages are reserved when mapped). */
+static int open_unnamed_huge(void)
 {
-	int in_tmpfs;
-	int fd = open_unnamed(&in_tmpfs);
+#if HAVE_MEMFD_CREATE && defined(MFD_HUGETLB)
+	int fd = memfd_create("pshm", MFD_CLOEXEC | MFD_HUGETLB);
+	if (fd >= 0)
+		return fd;
+	return errno == ENOSYS || errno == EINVAL ? -ENOTSUP : pshm__neg_errno();
+#else
+	return -ENOTSUP;
+#endif
+}
+
+static int posix_create_anon(struct pshm__map *map, size_t len, unsigned how)
+{
+	int in_tmpfs = 0;
+	int huge = (how & PSHM__MAKE_HUGE) != 0;
+	int fd = huge ? open_unnamed_huge() : open_unnamed(&in_tmpfs);
 	if (fd < 0)
 		return fd;
+	int reserve = (how & PSHM__MAKE_RESERVE) != 0;
 	/* A memfd cannot run out of file system, only of memory, and then the
 	 * OOM killer comes, not SIGBUS: reserving would only fill memory now.
 	 * Nobody can open it by name, so its mode does not matter either. */
@@ -90,14 +105,16 @@ static int posix_create_anon(struct pshm__map *map, size_t len, int reserve)
 }
 
 static int posix_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode,
-                              int reserve)
+                              unsigned how)
 {
+	if (how & PSHM__MAKE_HUGE)
+		return -ENOTSUP; /* shm_open's file system has no huge pages */
 	object_name object;
 	object_name_of(object, name);
 	int fd = shm_open_retry(object, O_RDWR | O_CREAT | O_EXCL, mode);
 	if (fd < 0)
 		return fd;
-	int rc = pshm__fd_init_named(fd, mode, len, reserve, map);
+	int rc = pshm__fd_init_named(fd, mode, len, (how & PSHM__MAKE_RESERVE) != 0, map);
 	close(fd);
 	if (rc < 0)
 		shm_unlink(object);

@@ -79,11 +79,26 @@ static int create_error(void)
 	return errno == EINVAL ? -ENOMEM : pshm__neg_errno();
 }
 
-/* SysV segments are charged against SHMALL when made: nothing to reserve. */
-static int sysv_create_anon(struct pshm__map *map, size_t len, int reserve)
+/* shmget's flags for how; -ENOTSUP for huge pages where there are none.
+ * (SysV segments are charged against SHMALL when made: nothing to
+ * reserve.) */
+static int shmget_flags(unsigned how)
 {
-	(void)reserve;
-	int id = shmget(IPC_PRIVATE, len, IPC_CREAT | 0600);
+	if (!(how & PSHM__MAKE_HUGE))
+		return 0;
+#ifdef SHM_HUGETLB
+	return SHM_HUGETLB;
+#else
+	return -ENOTSUP;
+#endif
+}
+
+static int sysv_create_anon(struct pshm__map *map, size_t len, unsigned how)
+{
+	int extra = shmget_flags(how);
+	if (extra < 0)
+		return extra;
+	int id = shmget(IPC_PRIVATE, len, IPC_CREAT | 0600 | extra);
 	if (id < 0)
 		return create_error();
 	int rc = attach_id(id, len, 0, map);
@@ -92,15 +107,17 @@ static int sysv_create_anon(struct pshm__map *map, size_t len, int reserve)
 }
 
 static int sysv_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode,
-                             int reserve)
+                             unsigned how)
 {
-	(void)reserve;
+	int extra = shmget_flags(how);
+	if (extra < 0)
+		return extra;
 	/* A segment that vanishes under us frees its key: try anew, a bounded
 	 * number of times.  That is the one holding the key while we look at
 	 * it, or our own new one, removed (as half-made) by a racing
 	 * pshm_remove before we could attach it. */
 	for (int attempt = 0;; attempt++) {
-		int id = shmget(key_of(name), len, IPC_CREAT | IPC_EXCL | (int)mode);
+		int id = shmget(key_of(name), len, IPC_CREAT | IPC_EXCL | (int)mode | extra);
 		int rc;
 		if (id >= 0) {
 			rc = attach_id(id, len, 0, map);

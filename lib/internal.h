@@ -99,14 +99,13 @@ struct pshm__backend_ops {
 	int (*probe)(void);
 
 	/* xCreateAnon: map len zeroed bytes, shared with later children and
-	 * gone when the last of them unmaps or exits.  reserve: allocate the
-	 * memory now where the backend could otherwise fail later (SIGBUS). */
-	int (*create_anon)(struct pshm__map *map, size_t len, int reserve);
+	 * gone when the last of them unmaps or exits.  how: PSHM__MAKE_*. */
+	int (*create_anon)(struct pshm__map *map, size_t len, unsigned how);
 
 	/* xCreateNamed: create name exclusively (-EEXIST) with exactly mode,
-	 * len zeroed bytes, and map it read-write; reserve as above. */
+	 * len zeroed bytes, and map it read-write; how as above. */
 	int (*create_named)(struct pshm__map *map, const char *name, size_t len, mode_t mode,
-	                    int reserve);
+	                    unsigned how);
 
 	/* xOpenNamed: map the whole existing segment name (-ENOENT) and say
 	 * who owns it.  -EAGAIN when it is too small to hold a header yet (its
@@ -129,6 +128,13 @@ struct pshm__backend_ops {
 	int (*unlink)(const char *name, const struct pshm__map *map);
 };
 
+/* How xCreateAnon and xCreateNamed make a segment. */
+#define PSHM__MAKE_RESERVE 0x1u /* allocate the memory now where the backend
+                                   could otherwise fail later (SIGBUS) */
+#define PSHM__MAKE_HUGE 0x2u    /* back it with huge pages (len is a multiple
+                                   of pshm__huge_page_size()); -ENOTSUP where
+                                   the backend cannot */
+
 extern const struct pshm__backend_ops pshm__backend_sysv;
 extern const struct pshm__backend_ops pshm__backend_posix;
 extern const struct pshm__backend_ops pshm__backend_mmap;
@@ -138,6 +144,10 @@ extern const struct pshm__backend_ops pshm__backend_mmap;
 
 /* The system page size (sysconf, read once). */
 size_t pshm__page_size(void);
+
+/* The size of the huge pages PSHM_HUGEPAGES asks for, or 0 where the
+ * system has none that libpshm knows how to ask for (read once). */
+size_t pshm__huge_page_size(void);
 
 /* Negated errno for the last failed call; never 0 (-EIO if errno was 0). */
 int pshm__neg_errno(void);

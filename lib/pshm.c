@@ -20,8 +20,9 @@
 #define PSHM__READY_TIMEOUT_NS (1000L * 1000L * 1000L)
 
 #define PSHM__ATTR_MAGIC 0x70736861u /* "pshA": pshm_attr_init ran */
-#define PSHM__KNOWN_FLAGS (PSHM_RDONLY | PSHM_NORESERVE | PSHM_ANY_OWNER | PSHM_PREFAULT)
-#define PSHM__CREATE_FLAGS (PSHM_NORESERVE | PSHM_PREFAULT)
+#define PSHM__KNOWN_FLAGS \
+	(PSHM_RDONLY | PSHM_NORESERVE | PSHM_ANY_OWNER | PSHM_PREFAULT | PSHM_HUGEPAGES)
+#define PSHM__CREATE_FLAGS (PSHM_NORESERVE | PSHM_PREFAULT | PSHM_HUGEPAGES)
 #define PSHM__ATTACH_FLAGS (PSHM_RDONLY | PSHM_ANY_OWNER | PSHM_PREFAULT)
 #define PSHM__DEFAULT_MODE 0600u
 
@@ -209,9 +210,10 @@ static int name_is_valid(const char *name)
 }
 
 /* The page-rounded mapping length for size usable bytes; 0 if too large. */
-static size_t mapping_length(size_t size)
+/* Bytes to map for size usable ones, in whole pages of page bytes; 0 if
+ * that is too many. */
+static size_t mapping_length(size_t size, size_t page)
 {
-	size_t page = pshm__page_size();
 	/* Nothing larger than PTRDIFF_MAX can be mapped and indexed. */
 	size_t limit = (size_t)PTRDIFF_MAX - PSHM__HEADER_SIZE - page;
 	if (size > limit)
@@ -291,14 +293,21 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 		return rc;
 	if (set.flags & ~PSHM__CREATE_FLAGS)
 		return -EINVAL;
-	int reserve = (set.flags & PSHM_NORESERVE) == 0;
-	size_t len = mapping_length(size);
+	unsigned how = (set.flags & PSHM_NORESERVE) ? 0 : PSHM__MAKE_RESERVE;
+	size_t page = pshm__page_size();
+	if (set.flags & PSHM_HUGEPAGES) {
+		how |= PSHM__MAKE_HUGE;
+		page = pshm__huge_page_size();
+		if (page == 0)
+			return -ENOTSUP;
+	}
+	size_t len = mapping_length(size, page);
 	if (len == 0)
 		return -EINVAL;
 
 	struct pshm__map map = {.addr = NULL, .len = 0, .id = -1};
-	rc = name == NULL ? set.ops->create_anon(&map, len, reserve)
-	                  : set.ops->create_named(&map, name, len, set.mode, reserve);
+	rc = name == NULL ? set.ops->create_anon(&map, len, how)
+	                  : set.ops->create_named(&map, name, len, set.mode, how);
 	if (rc < 0)
 		return rc;
 	if (set.flags & PSHM_PREFAULT)

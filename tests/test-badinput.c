@@ -163,6 +163,13 @@ static int attach_flag_noreserve(const struct ctx *c)
 	return pshm_attach(&shm, c->name, &attr);
 }
 
+static int attach_flag_hugepages(const struct ctx *c)
+{
+	pshm_attr_t attr = with_flags(c, PSHM_HUGEPAGES);
+	pshm_t *shm = NULL;
+	return pshm_attach(&shm, c->name, &attr);
+}
+
 static int attach_wrong_backend(const struct ctx *c)
 {
 	pshm_t *shm;
@@ -418,6 +425,7 @@ static const struct bad_case {
     CASE(attach_name_dotdot, -EINVAL),
     CASE(attach_missing, -ENOENT),
     CASE(attach_flag_noreserve, -EINVAL),
+    CASE(attach_flag_hugepages, -EINVAL),
     CASE(attach_wrong_backend, -ENOENT),
     CASE(attach_foreign_object, PSHM_ENOTPSHM),
     CASE(attach_too_small_for_a_header, 0),

@@ -640,3 +640,93 @@ BACKEND_TEST(prefault, a_read_only_attach_prefaults_for_reading)
 	cr_assert_eq(pshm_detach(ro), 0);
 	cr_assert_eq(pshm_destroy(shm), 0);
 }
+
+/* ------------------------------------------------------------------------ */
+/* PSHM_HUGEPAGES                                                           */
+
+/* Huge pages this suite wants set aside to test the success path: every
+ * backend's tests may run at once, two or three pages each. */
+#define HUGE_PAGES_WANTED 16
+
+/* 0 if PSHM_HUGEPAGES must work here; otherwise the code it must fail
+ * with, or 1 when that cannot be told (some pages, too few: skip). */
+static int huge_pages_expected(void)
+{
+	if (test_huge_page_size() == 0)
+		return -ENOTSUP;
+	size_t set_aside = test_huge_pages_set_aside();
+	if (set_aside == 0)
+		return -ENOMEM;
+	return set_aside >= HUGE_PAGES_WANTED ? 0 : 1;
+}
+
+/* pshm_create with PSHM_HUGEPAGES; skips the test where SysV refuses the
+ * caller the privilege or valgrind drops the flag, which say nothing of
+ * libpshm. */
+static int create_huge(pshm_backend_t b, const char *name, size_t size, pshm_t **shm)
+{
+	if (b == PSHM_BACKEND_SYSV && test_under_valgrind())
+		cr_skip_test("valgrind drops shmget's SHM_HUGETLB");
+	pshm_attr_t attr;
+	test_attr(&attr, b, PSHM_HUGEPAGES);
+	*shm = NULL;
+	int rc = pshm_create(shm, name, size, &attr);
+	if (rc == -EPERM && b == PSHM_BACKEND_SYSV && geteuid() != 0)
+		cr_skip_test("SysV huge pages need CAP_IPC_LOCK or vm.hugetlb_shm_group");
+	return rc;
+}
+
+BACKEND_TEST(hugepages, an_anonymous_segment_is_backed_by_huge_pages)
+{
+	int want = huge_pages_expected();
+	if (want == 1)
+		cr_skip_test("fewer than %d huge pages set aside (vm.nr_hugepages)", HUGE_PAGES_WANTED);
+	size_t huge = test_huge_page_size();
+	size_t size = huge != 0 ? huge + huge / 2 : (size_t)3 << 20;
+	pshm_t *shm;
+	int rc = create_huge(backend, NULL, size, &shm);
+	if (want != 0) {
+		cr_assert_eq(rc, want, "no huge pages to be had: %s, not %s", pshm_strerror(rc),
+		             pshm_strerror(want));
+		cr_assert_null(shm);
+		return;
+	}
+	cr_assert_eq(rc, 0, "pshm_create: %s", pshm_strerror(rc));
+	cr_assert_eq(pshm_size(shm), size);
+	cr_assert_eq(test_kernel_page_kib(pshm_addr(shm)), (long)(huge / 1024),
+	             "the segment is not mapped with %zu KiB pages", huge / 1024);
+	cr_assert(test_all_zero(pshm_addr(shm), size), "a new segment is zero-filled");
+	struct region r = {pshm_addr(shm), size};
+	fill(r.data, size, 1);
+	cr_assert_eq(test_wait(test_fork(child_checks_then_rewrites, &r)), 0,
+	             "the child does not see the parent's writes");
+	cr_assert(matches(r.data, size, 2), "the parent does not see the child's writes");
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+BACKEND_TEST(hugepages, named_segments_have_them_on_sysv_only)
+{
+	char name[PSHM_NAME_MAX + 1], out[128];
+	test_name(name, "huge");
+	pshm_t *shm;
+	int rc = create_huge(backend, name, 4096, &shm);
+	int want = backend == PSHM_BACKEND_SYSV ? huge_pages_expected() : -ENOTSUP;
+	if (want == 1)
+		cr_skip_test("fewer than %d huge pages set aside (vm.nr_hugepages)", HUGE_PAGES_WANTED);
+	if (want != 0) {
+		cr_assert_eq(rc, want, "%s, not %s", pshm_strerror(rc), pshm_strerror(want));
+		pshm_t *none = NULL;
+		cr_assert_eq(attach_rc(backend, name, 0, &none), -ENOENT, "the failed create left a name");
+		return;
+	}
+	cr_assert_eq(rc, 0, "pshm_create: %s", pshm_strerror(rc));
+	cr_assert_eq(test_kernel_page_kib(pshm_addr(shm)), (long)(test_huge_page_size() / 1024));
+	strcpy(pshm_addr(shm), "huge");
+	helper(backend, name, "echo", NULL, 0, out, sizeof(out));
+	cr_assert_str_eq(out, "read=huge\n");
+	cr_assert_str_eq((char *)pshm_addr(shm) + ECHO_REPLY_OFFSET, "seen:huge");
+	pshm_t *other = attach_ok(backend, name, 0);
+	cr_assert_eq(test_kernel_page_kib(pshm_addr(other)), (long)(test_huge_page_size() / 1024));
+	cr_assert_eq(pshm_detach(other), 0);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}

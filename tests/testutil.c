@@ -287,3 +287,57 @@ long test_minor_faults(void)
 		return -1;
 	return ru.ru_minflt;
 }
+
+/* A "Name: N" line of /proc/meminfo, or 0. */
+static unsigned long meminfo(const char *field)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	if (f == NULL)
+		return 0;
+	char line[128];
+	unsigned long value = 0;
+	size_t n = strlen(field);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, n) == 0 && line[n] == ':') {
+			value = strtoul(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return value;
+}
+
+size_t test_huge_page_size(void)
+{
+	return (size_t)meminfo("Hugepagesize") * 1024;
+}
+
+size_t test_huge_pages_set_aside(void)
+{
+	return (size_t)meminfo("HugePages_Total");
+}
+
+long test_kernel_page_kib(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	if (f == NULL)
+		return -1;
+	char line[512];
+	int inside = 0;
+	long kib = -1;
+	uintptr_t a = (uintptr_t)addr;
+	while (kib < 0 && fgets(line, sizeof(line), f) != NULL) {
+		unsigned long start, end;
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
+			inside = a >= start && a < end;
+		else if (inside && sscanf(line, "KernelPageSize: %ld kB", &kib) != 1)
+			kib = -1;
+	}
+	fclose(f);
+	return kib;
+}
+
+int test_under_valgrind(void)
+{
+	const char *preload = getenv("LD_PRELOAD");
+	return preload != NULL && strstr(preload, "vgpreload") != NULL;
+}

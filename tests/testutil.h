@@ -104,6 +104,19 @@ int test_can_prefault(void);
 /* Minor page faults this process has taken so far (getrusage). */
 long test_minor_faults(void);
 
+/* The default hugetlb page size, and how many such pages are set aside
+ * (vm.nr_hugepages); 0 where unknown (/proc/meminfo). */
+size_t test_huge_page_size(void);
+size_t test_huge_pages_set_aside(void);
+
+/* The kernel's page size, in KiB, of this process's mapping at addr
+ * (/proc/self/smaps); -1 if unknown. */
+long test_kernel_page_kib(const void *addr);
+
+/* Whether this process runs under valgrind (which changes some system
+ * calls: it drops shmget's SHM_HUGETLB, for one). */
+int test_under_valgrind(void);
+
 /* The mmap backend's directory in effect for this process. */
 const char *test_mmap_dir(void);
 
