@@ -91,6 +91,20 @@ static int child_checks_then_rewrites(void *arg)
 	return 0;
 }
 
+/* A new anonymous segment is zero-filled and shared with a forked child
+ * both ways; then it is destroyed. */
+static void shared_with_a_child_then_destroyed(pshm_t *shm)
+{
+	size_t size = pshm_size(shm);
+	cr_assert(test_all_zero(pshm_addr(shm), size), "a new segment is zero-filled");
+	struct region r = {pshm_addr(shm), size};
+	fill(r.data, size, 1);
+	cr_assert_eq(test_wait(test_fork(child_checks_then_rewrites, &r)), 0,
+	             "the child does not see the parent's writes");
+	cr_assert(matches(r.data, size, 2), "the parent does not see the child's writes");
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
 static void anonymous_roundtrip(pshm_backend_t b, size_t size)
 {
 	pshm_t *shm = create_ok(b, NULL, size);
@@ -98,14 +112,7 @@ static void anonymous_roundtrip(pshm_backend_t b, size_t size)
 	cr_assert_null(pshm_name(shm));
 	cr_assert_eq(pshm_backend(shm), b);
 	cr_assert_eq((uintptr_t)pshm_addr(shm) % PSHM_ALIGNMENT, 0);
-	cr_assert(test_all_zero(pshm_addr(shm), size), "a new segment is zero-filled");
-
-	struct region r = {pshm_addr(shm), size};
-	fill(r.data, size, 1);
-	cr_assert_eq(test_wait(test_fork(child_checks_then_rewrites, &r)), 0,
-	             "the child does not see the parent's writes");
-	cr_assert(matches(r.data, size, 2), "the parent does not see the child's writes");
-	cr_assert_eq(pshm_destroy(shm), 0);
+	shared_with_a_child_then_destroyed(shm);
 }
 
 BACKEND_TEST(anonymous, one_byte) { anonymous_roundtrip(backend, 1); }
@@ -695,13 +702,7 @@ BACKEND_TEST(hugepages, an_anonymous_segment_is_backed_by_huge_pages)
 	cr_assert_eq(pshm_size(shm), size);
 	cr_assert_eq(test_kernel_page_kib(pshm_addr(shm)), (long)(huge / 1024),
 	             "the segment is not mapped with %zu KiB pages", huge / 1024);
-	cr_assert(test_all_zero(pshm_addr(shm), size), "a new segment is zero-filled");
-	struct region r = {pshm_addr(shm), size};
-	fill(r.data, size, 1);
-	cr_assert_eq(test_wait(test_fork(child_checks_then_rewrites, &r)), 0,
-	             "the child does not see the parent's writes");
-	cr_assert(matches(r.data, size, 2), "the parent does not see the child's writes");
-	cr_assert_eq(pshm_destroy(shm), 0);
+	shared_with_a_child_then_destroyed(shm);
 }
 
 BACKEND_TEST(hugepages, named_segments_have_them_on_sysv_only)
