@@ -2,17 +2,23 @@
  * fuzz-input.c - libFuzzer harness for libpshm's input checks: names,
  * sizes and attribute objects, each against an independent statement of
  * the rule (so a wrong answer is caught, not only a crash), and the public
- * calls fed the same bytes.  It includes lib/pshm.c to reach its static
- * checks.  It creates no segment (the backends' one-time probes aside).
+ * calls fed the same bytes.  It links the library's sources to reach its
+ * internal checks.  It creates no segment (the backends' one-time probes aside).
  *
  *   make fuzz                      both harnesses, FUZZ_SECONDS (30) each
  *   fuzz/fuzz-input fuzz/corpus-input -max_total_time=3600   for longer
  */
-#include "../lib/pshm.c"
+#include "config.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* The naming rule as API.md words it. */
+#include "internal.h"
+
+/* The naming rule as pshm.h words it. */
 static int reference_name_ok(const char *s, size_t n)
 {
 	if (n < 1 || n > PSHM_NAME_MAX || s[0] == '.')
@@ -31,11 +37,11 @@ static void check_name(const uint8_t *data, size_t size)
 	memcpy(name, data, n);
 	name[n] = '\0';
 	size_t len = strlen(name);
-	if (name_is_valid(name) != reference_name_ok(name, len))
+	if (pshm__name_is_valid(name) != reference_name_ok(name, len))
 		abort();
 	/* The public calls agree: a bad name is -EINVAL before anything else.
 	 * A good one is prefixed so it cannot name anything real. */
-	if (!name_is_valid(name)) {
+	if (!pshm__name_is_valid(name)) {
 		pshm_t *shm = NULL;
 		pshm_info_t info;
 		if (pshm_attach(&shm, name, NULL) != -EINVAL || shm != NULL ||
@@ -49,7 +55,7 @@ static void check_size(const uint8_t *data, size_t size)
 {
 	size_t asked = 0;
 	memcpy(&asked, data, size < sizeof(asked) ? size : sizeof(asked));
-	size_t len = mapping_length(asked, pshm__page_size());
+	size_t len = pshm__mapping_length(asked, pshm__page_size());
 	size_t page = pshm__page_size();
 	if (len == 0)
 		return; /* refused: must be because it cannot be mapped */
@@ -63,8 +69,8 @@ static void check_attr(const uint8_t *data, size_t size)
 	pshm_attr_t attr;
 	memset(&attr, 0, sizeof(attr));
 	memcpy(&attr, data, size < sizeof(attr) ? size : sizeof(attr));
-	struct settings set;
-	int rc = read_attr(&attr, &set);
+	struct pshm__settings set;
+	int rc = pshm__read_attr(&attr, &set);
 	int valid = attr.pshm_private_magic == PSHM__ATTR_MAGIC &&
 	            (attr.pshm_private_flags & ~PSHM__KNOWN_FLAGS) == 0 &&
 	            (attr.pshm_private_mode & ~0777u) == 0 &&

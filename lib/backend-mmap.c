@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,18 +38,17 @@ static const char *segment_dir(void)
 }
 
 /*
- * Open the segment directory, refusing what would let another user plant
- * or swap files in it: a symbolic link (O_NOFOLLOW), a directory owned by
- * somebody else (root's /dev/shm is fine), or one others may write in
+ * Open the segment directory dir, refusing what would let another user
+ * plant or swap files in it: a symbolic link (O_NOFOLLOW), a directory owned
+ * by somebody else (root's /dev/shm is fine), or one others may write in
  * without the sticky bit that stops them removing our files.  The segment
  * files are then reached relative to this fd, never by path again.
  */
-static int open_segment_dir(void)
+static int open_segment_dir(const char *dir)
 {
-	const char *dir = segment_dir();
 	if (dir[0] != '/')
 		return -EINVAL; /* relative: other processes would look elsewhere */
-	int fd = pshm__open_retry(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	int fd = pshm__openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return fd;
 	struct stat st;
@@ -63,10 +63,38 @@ static int open_segment_dir(void)
 	return fd;
 }
 
-/* "pshm-mmap.NAME" (names are checked: never a path). */
-static void file_name(char out[sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX], const char *name)
+/* Where name's file is: the checked directory, and the name in it. */
+struct place {
+	const char *dir;
+	int dirfd;
+	char file[sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX];
+};
+
+/* Open name's place in dir (NULL: the directory in effect); close
+ * place->dirfd when done. */
+static int open_place(struct place *p, const char *dir, const char *name)
 {
-	snprintf(out, sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX, MMAP_FILE_PREFIX "%s", name);
+	p->dir = dir != NULL ? dir : segment_dir();
+	p->dirfd = open_segment_dir(p->dir);
+	snprintf(p->file, sizeof(p->file), MMAP_FILE_PREFIX "%s", name); /* names are checked */
+	return p->dirfd < 0 ? p->dirfd : 0;
+}
+
+/* Open the file of an open place, never following a link nor blocking on
+ * a FIFO. */
+static int open_file(const struct place *p, int flags, mode_t mode)
+{
+	return pshm__openat(p->dirfd, p->file, flags | O_NOFOLLOW | O_NONBLOCK, mode);
+}
+
+/* Give map the directory it was found in, for pshm_destroy. */
+static int remember_dir(const struct place *p, struct pshm__map *map)
+{
+	map->ident.dir = strdup(p->dir);
+	if (map->ident.dir != NULL)
+		return 0;
+	pshm__fd_unmap(map);
+	return -ENOMEM;
 }
 
 /* Charged to memory when mapped (huge pages too): nothing to reserve. */
@@ -85,18 +113,7 @@ static int mmap_create_anon(struct pshm__map *map, size_t len, unsigned how)
 		return pshm__neg_errno();
 	map->addr = addr;
 	map->len = len;
-	map->id = -1;
 	return 0;
-}
-
-/* openat(2) retried on EINTR: the fd or a negative code. */
-static int openat_retry(int dirfd, const char *file, int flags, mode_t mode)
-{
-	int fd;
-	do
-		fd = openat(dirfd, file, flags, mode);
-	while (fd < 0 && errno == EINTR);
-	return fd < 0 ? pshm__neg_errno() : fd;
 }
 
 static int mmap_create_named(struct pshm__map *map, const char *name, size_t len, mode_t mode,
@@ -104,79 +121,93 @@ static int mmap_create_named(struct pshm__map *map, const char *name, size_t len
 {
 	if (how & PSHM__MAKE_HUGE)
 		return -ENOTSUP; /* the directory's file system has no huge pages */
-	int dirfd = open_segment_dir();
-	if (dirfd == -ENOENT)
-		return -ENOTDIR; /* the directory is missing: not "no such segment" */
-	if (dirfd < 0)
-		return dirfd;
-	char file[sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX];
-	file_name(file, name);
-	int fd = openat_retry(dirfd, file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	int rc = fd;
+	struct place p;
+	int rc = open_place(&p, NULL, name);
+	if (rc < 0)
+		return rc == -ENOENT ? -ENOTDIR : rc; /* missing: not "no such segment" */
+	int fd = open_file(&p, O_RDWR | O_CREAT | O_EXCL, mode);
+	rc = fd;
 	if (fd >= 0) {
-		rc = pshm__fd_init_named(fd, mode, len, (how & PSHM__MAKE_RESERVE) != 0, map);
+		rc = pshm__fd_init_named(fd, mode, len, how, map);
 		close(fd);
+		if (rc == 0)
+			rc = remember_dir(&p, map);
 		if (rc < 0)
-			unlinkat(dirfd, file, 0);
+			unlinkat(p.dirfd, p.file, 0);
 	}
-	close(dirfd);
+	close(p.dirfd);
 	return rc;
 }
 
-static int mmap_open_named(struct pshm__map *map, const char *name, int rdonly)
+static int mmap_open_named(struct pshm__map *map, const char *name, unsigned flags)
 {
-	int dirfd = open_segment_dir();
-	if (dirfd < 0)
-		return dirfd;
-	char file[sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX];
-	file_name(file, name);
-	int fd = openat_retry(dirfd, file, (rdonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC, 0);
-	close(dirfd);
-	if (fd < 0)
-		return fd;
-	int rc = pshm__fd_map_existing(fd, rdonly, map);
+	struct place p;
+	int rc = open_place(&p, NULL, name);
+	if (rc < 0)
+		return rc;
+	int fd = open_file(&p, (flags & PSHM_RDONLY) ? O_RDONLY : O_RDWR, 0);
+	if (fd < 0) {
+		close(p.dirfd);
+		return pshm__fd_open_error(fd);
+	}
+	rc = pshm__fd_open_existing(fd, name, PSHM_BACKEND_MMAP, flags, map);
 	close(fd);
+	if (rc == 0)
+		rc = remember_dir(&p, map);
+	close(p.dirfd);
 	return rc;
 }
 
 static int mmap_stat(const char *name, struct pshm__object *obj)
 {
-	int dirfd = open_segment_dir();
-	if (dirfd < 0)
-		return dirfd;
-	char file[sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX];
-	file_name(file, name);
-	int fd = openat_retry(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
-	close(dirfd);
-	if (fd < 0)
-		return fd;
-	int rc = pshm__fd_stat(fd, obj);
-	close(fd);
-	return rc;
+	struct place p;
+	int rc = open_place(&p, NULL, name);
+	if (rc < 0)
+		return rc;
+	int fd = open_file(&p, O_RDONLY, 0);
+	struct stat st;
+	if (fd < 0 && pshm__fd_open_error(fd) == PSHM_ENOTPSHM &&
+	    fstatat(p.dirfd, p.file, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		pshm__fd_describe(&st, obj); /* a symbolic link, a socket */
+		fd = 0;
+	} else if (fd >= 0) {
+		rc = pshm__fd_stat(fd, obj);
+		close(fd);
+	}
+	close(p.dirfd);
+	return fd < 0 ? fd : rc;
 }
 
 static int mmap_list(int (*fn)(const char *name, void *arg), void *arg)
 {
-	int dirfd = open_segment_dir();
-	return dirfd < 0 ? dirfd : pshm__list_dir(dirfd, MMAP_FILE_PREFIX, fn, arg);
+	int dirfd = open_segment_dir(segment_dir());
+	if (dirfd < 0)
+		return dirfd == -ENOENT ? -ENOTDIR : dirfd;
+	return pshm__list_dir(dirfd, MMAP_FILE_PREFIX, fn, arg);
 }
 
-static int mmap_unlink(const char *name, const struct pshm__map *map)
+/* Remove name from the directory only names (NULL: the one in effect), if
+ * the file there is only's; the window between the check and the removal
+ * is as short as POSIX allows. */
+static int mmap_unlink(const char *name, const struct pshm__ident *only)
 {
-	(void)map;
-	int dirfd = open_segment_dir();
-	if (dirfd < 0)
-		return dirfd;
-	char file[sizeof(MMAP_FILE_PREFIX) + PSHM_NAME_MAX];
-	file_name(file, name);
-	int rc = unlinkat(dirfd, file, 0) < 0 ? pshm__neg_errno() : 0;
-	close(dirfd);
+	struct place p;
+	int rc = open_place(&p, only != NULL ? only->dir : NULL, name);
+	if (rc < 0)
+		return rc;
+	struct stat st;
+	if (only != NULL && fstatat(p.dirfd, p.file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = pshm__neg_errno();
+	else if (only != NULL && (st.st_dev != only->dev || st.st_ino != only->ino))
+		rc = -ENOENT; /* the name holds another object now */
+	else if (unlinkat(p.dirfd, p.file, 0) < 0)
+		rc = pshm__neg_errno();
+	close(p.dirfd);
 	return rc;
 }
 
 const struct pshm__backend_ops pshm__backend_mmap = {
 	.id = PSHM_BACKEND_MMAP,
-	.name = "mmap",
 	.probe = NULL,
 	.create_anon = mmap_create_anon,
 	.create_named = mmap_create_named,

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,22 +22,45 @@
 
 #define POSIX_FILE_PREFIX "pshm." /* as /dev/shm shows it on Linux */
 #define POSIX_PREFIX "/" POSIX_FILE_PREFIX
+#define POSIX_FILES "/dev/shm" /* where Linux keeps the objects, as files */
+
+/*
+ * Linux's shm objects are files in /dev/shm, where any user can plant a
+ * FIFO that a plain open would block on for ever: open them non-blocking.
+ * (glibc passes the flag through and musl adds it itself; FreeBSD refuses
+ * flags it does not know, and its objects are not files.)
+ */
+#if defined(__linux__)
+#define SHM_OPEN_NONBLOCK O_NONBLOCK
+#else
+#define SHM_OPEN_NONBLOCK 0
+#endif
 
 /* Room for the prefix, a name, and the anonymous fallback's unique names. */
 typedef char object_name[64];
-
-static void object_name_of(object_name out, const char *name)
-{
-	snprintf(out, sizeof(object_name), POSIX_PREFIX "%s", name);
-}
 
 static int shm_open_retry(const char *object, int flags, mode_t mode)
 {
 	int fd;
 	do
-		fd = shm_open(object, flags, mode);
+		fd = shm_open(object, flags | SHM_OPEN_NONBLOCK, mode);
 	while (fd < 0 && errno == EINTR);
 	return fd < 0 ? pshm__neg_errno() : fd;
+}
+
+/* shm_open of name's object "/pshm.NAME". */
+static int open_object(const char *name, int flags, mode_t mode)
+{
+	object_name object;
+	snprintf(object, sizeof(object), POSIX_PREFIX "%s", name);
+	return shm_open_retry(object, flags, mode);
+}
+
+static int unlink_object(const char *name)
+{
+	object_name object;
+	snprintf(object, sizeof(object), POSIX_PREFIX "%s", name);
+	return shm_unlink(object) < 0 ? pshm__neg_errno() : 0;
 }
 
 /* An fd for a fresh shm object whose name is already unlinked. */
@@ -109,35 +133,46 @@ static int posix_create_named(struct pshm__map *map, const char *name, size_t le
 {
 	if (how & PSHM__MAKE_HUGE)
 		return -ENOTSUP; /* shm_open's file system has no huge pages */
-	object_name object;
-	object_name_of(object, name);
-	int fd = shm_open_retry(object, O_RDWR | O_CREAT | O_EXCL, mode);
+	int fd = open_object(name, O_RDWR | O_CREAT | O_EXCL, mode);
 	if (fd < 0)
 		return fd;
-	int rc = pshm__fd_init_named(fd, mode, len, (how & PSHM__MAKE_RESERVE) != 0, map);
+	int rc = pshm__fd_init_named(fd, mode, len, how, map);
 	close(fd);
 	if (rc < 0)
-		shm_unlink(object);
+		unlink_object(name);
 	return rc;
 }
 
-static int posix_open_named(struct pshm__map *map, const char *name, int rdonly)
+static int posix_open_named(struct pshm__map *map, const char *name, unsigned flags)
 {
-	object_name object;
-	object_name_of(object, name);
-	int fd = shm_open_retry(object, rdonly ? O_RDONLY : O_RDWR, 0);
+	int fd = open_object(name, (flags & PSHM_RDONLY) ? O_RDONLY : O_RDWR, 0);
 	if (fd < 0)
-		return fd;
-	int rc = pshm__fd_map_existing(fd, rdonly, map);
+		return pshm__fd_open_error(fd);
+	int rc = pshm__fd_open_existing(fd, name, PSHM_BACKEND_POSIX, flags, map);
 	close(fd);
 	return rc;
+}
+
+/* An object that cannot be opened as a file (a socket, a symbolic link),
+ * described from where Linux keeps it; elsewhere nothing is known of it. */
+static void describe_unopenable(const char *name, struct pshm__object *obj)
+{
+	char path[sizeof(POSIX_FILES) + sizeof(object_name)];
+	snprintf(path, sizeof(path), POSIX_FILES "/" POSIX_FILE_PREFIX "%s", name);
+	struct stat st;
+	memset(&st, 0, sizeof(st));
+	if (lstat(path, &st) < 0)
+		st.st_ino = 0; /* nothing known but that it is there */
+	pshm__fd_describe(&st, obj);
 }
 
 static int posix_stat(const char *name, struct pshm__object *obj)
 {
-	object_name object;
-	object_name_of(object, name);
-	int fd = shm_open_retry(object, O_RDONLY, 0);
+	int fd = open_object(name, O_RDONLY, 0);
+	if (fd < 0 && pshm__fd_open_error(fd) == PSHM_ENOTPSHM) {
+		describe_unopenable(name, obj);
+		return 0;
+	}
 	if (fd < 0)
 		return fd;
 	int rc = pshm__fd_stat(fd, obj);
@@ -145,37 +180,46 @@ static int posix_stat(const char *name, struct pshm__object *obj)
 	return rc;
 }
 
-static int posix_unlink(const char *name, const struct pshm__map *map)
+static int posix_unlink(const char *name, const struct pshm__ident *only)
 {
-	(void)map;
-	object_name object;
-	object_name_of(object, name);
-	return shm_unlink(object) < 0 ? pshm__neg_errno() : 0;
+	if (only != NULL) {
+		/* The shortest window POSIX allows: the object under the name
+		 * is compared just before shm_unlink, which takes a name. */
+		int fd = open_object(name, O_RDONLY, 0);
+		if (fd < 0)
+			return pshm__fd_open_error(fd) == PSHM_ENOTPSHM ? -ENOENT : fd;
+		int rc = pshm__fd_is(fd, only);
+		close(fd);
+		if (rc < 0)
+			return rc;
+	}
+	return unlink_object(name);
 }
 
 /* Linux shows the shm objects as the files of /dev/shm; elsewhere nothing
  * lists them. */
 static int posix_list(int (*fn)(const char *name, void *arg), void *arg)
 {
-	int dirfd = pshm__open_retry("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	int dirfd = pshm__openat(AT_FDCWD, POSIX_FILES, O_RDONLY | O_DIRECTORY, 0);
 	if (dirfd < 0)
 		return -ENOTSUP;
 	return pshm__list_dir(dirfd, POSIX_FILE_PREFIX, fn, arg);
 }
 
-/* Named segments need shm_open itself, not just memfd_create. */
+/* Named segments need shm_open itself, not just memfd_create.  Only a
+ * system without it (ENOSYS: glibc with no /dev/shm) never will; running
+ * out of fds or memory is an answer for now. */
 static int posix_probe(void)
 {
 	int fd = open_unique_object();
 	if (fd < 0)
-		return fd;
+		return fd == -ENOSYS ? -ENOTSUP : fd;
 	close(fd);
 	return 0;
 }
 
 const struct pshm__backend_ops pshm__backend_posix = {
 	.id = PSHM_BACKEND_POSIX,
-	.name = "posix",
 	.probe = posix_probe,
 	.create_anon = posix_create_anon,
 	.create_named = posix_create_named,

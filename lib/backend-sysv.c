@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,36 +41,73 @@ static int attach_id(int id, size_t len, int rdonly, struct pshm__map *map)
 		return errno == EINVAL || errno == EIDRM ? -ENOENT : pshm__neg_errno();
 	map->addr = addr;
 	map->len = len;
-	map->id = id;
+	map->ident.id = id;
 	return 0;
 }
 
-/* Map the segment that holds key, whatever it is. */
-static int attach_key(key_t key, int rdonly, struct pshm__map *map)
+/* The segment that holds key: its id and what the kernel says of it. */
+static int find_key(key_t key, int *id, struct shmid_ds *ds)
 {
-	int id = shmget(key, 0, 0);
-	if (id < 0)
+	*id = shmget(key, 0, 0);
+	if (*id < 0)
 		return pshm__neg_errno();
-	struct shmid_ds ds;
-	if (shmctl(id, IPC_STAT, &ds) < 0)
+	if (shmctl(*id, IPC_STAT, ds) < 0)
 		return errno == EINVAL || errno == EIDRM ? -ENOENT : pshm__neg_errno();
-	if (ds.shm_segsz < PSHM__HEADER_SIZE)
-		return PSHM_ENOTPSHM; /* SysV sizes are fixed at creation */
-	map->owner = ds.shm_perm.uid;
-	return attach_id(id, ds.shm_segsz, rdonly, map);
+	return 0;
 }
 
-/* What holds name's key: 0 (name's segment, ready or half-made) or the
- * code for somebody else's segment. */
-static int identify(const char *name, int *id)
+/* Copy the first bytes of a mapped segment (SysV sizes are fixed at
+ * creation: nothing can shrink it under the copy); -EAGAIN if its creator
+ * published it meanwhile (see fd-segment.c's copy_head). */
+static int copy_head(const struct pshm__map *map, struct pshm__head *head)
 {
-	struct pshm__map map = {.addr = NULL, .len = 0, .id = -1};
-	int rc = attach_key(key_of(name), 1, &map);
+	memset(head, 0, sizeof(*head));
+	head->have = map->len < PSHM__HEAD_BYTES ? map->len : PSHM__HEAD_BYTES;
+	if (head->have < sizeof(uint32_t)) {
+		memcpy(head->u.bytes, map->addr, head->have);
+		return 0;
+	}
+	_Atomic uint32_t *state = map->addr;
+	uint32_t before = atomic_load_explicit(state, memory_order_acquire);
+	memcpy(head->u.bytes, map->addr, head->have);
+	atomic_thread_fence(memory_order_acquire); /* the copy's reads come first */
+	uint32_t after = atomic_load_explicit(state, memory_order_relaxed);
+	return before == after ? 0 : -EAGAIN;
+}
+
+/* Map the segment that holds name's key (its id in *id) if
+ * pshm__header_accept takes it; nothing stays mapped on failure. */
+static int attach_key(const char *name, unsigned flags, struct pshm__map *map, int *id)
+{
+	struct shmid_ds ds;
+	int rc = find_key(key_of(name), id, &ds);
 	if (rc < 0)
 		return rc;
-	rc = pshm__header_check(map.addr, map.len, name);
-	*id = map.id;
-	shmdt(map.addr);
+	rc = attach_id(*id, ds.shm_segsz, (flags & PSHM_RDONLY) != 0, map);
+	if (rc < 0)
+		return rc;
+	struct pshm__head head;
+	rc = copy_head(map, &head);
+	if (rc == 0)
+		rc = pshm__header_accept(&head, map->len, ds.shm_perm.uid, name, PSHM_BACKEND_SYSV, flags);
+	if (rc < 0) {
+		shmdt(map->addr);
+		return rc;
+	}
+	map->owner = ds.shm_perm.uid;
+	map->usable = (size_t)head.u.hdr.usable_size;
+	return 0;
+}
+
+/* What holds name's key: 0 (name's segment, ready, half-made or of another
+ * format version; its id in *id) or the code for somebody else's. */
+static int identify(const char *name, int *id)
+{
+	struct pshm__map map;
+	memset(&map, 0, sizeof(map));
+	int rc = attach_key(name, PSHM_RDONLY | PSHM_ANY_OWNER, &map, id);
+	if (rc == 0)
+		shmdt(map.addr);
 	return rc == -EAGAIN || rc == PSHM_EVERSION ? 0 : rc;
 }
 
@@ -136,25 +174,37 @@ static int sysv_create_named(struct pshm__map *map, const char *name, size_t len
 	}
 }
 
-static int sysv_open_named(struct pshm__map *map, const char *name, int rdonly)
+static int sysv_open_named(struct pshm__map *map, const char *name, unsigned flags)
 {
-	return attach_key(key_of(name), rdonly, map);
+	int id;
+	return attach_key(name, flags, map, &id);
 }
 
 static int sysv_stat(const char *name, struct pshm__object *obj)
 {
-	int id = shmget(key_of(name), 0, 0);
-	if (id < 0)
-		return pshm__neg_errno();
+	int id;
 	struct shmid_ds ds;
-	if (shmctl(id, IPC_STAT, &ds) < 0)
-		return errno == EINVAL || errno == EIDRM ? -ENOENT : pshm__neg_errno();
+	int rc = find_key(key_of(name), &id, &ds);
+	if (rc < 0)
+		return rc;
+	memset(obj, 0, sizeof(*obj));
 	obj->owner = ds.shm_perm.uid;
 	obj->mode = ds.shm_perm.mode & 0777;
 	obj->len = ds.shm_segsz;
 	obj->changed = ds.shm_ctime;
-	obj->attached = (int)ds.shm_nattch;
-	return 0;
+	obj->attached = (int)ds.shm_nattch; /* counted before our own look */
+	obj->regular = 1;
+	obj->ident.id = id;
+	struct pshm__map map;
+	memset(&map, 0, sizeof(map));
+	rc = attach_id(id, ds.shm_segsz, 1, &map);
+	if (rc < 0)
+		return rc;
+	rc = -EAGAIN;
+	for (int attempt = 0; rc == -EAGAIN && attempt < 3; attempt++)
+		rc = copy_head(&map, &obj->head);
+	shmdt(map.addr);
+	return 0; /* still changing: judged on what was there */
 }
 
 /* The name in the ready libpshm header of segment id (of segsz bytes) that
@@ -164,21 +214,24 @@ static int name_of(int id, key_t key, size_t segsz, char name[PSHM_NAME_MAX + 1]
 	void *addr = shmat(id, NULL, SHM_RDONLY);
 	if (addr == (void *)-1)
 		return -1; /* not ours to read, or gone */
-	int rc = -1;
-	const struct pshm__header *hdr = addr;
-	if (pshm__header_check(hdr, segsz, NULL) == 0 && key_of(hdr->name) == key) {
-		memcpy(name, hdr->name, PSHM_NAME_MAX + 1);
-		rc = 0;
-	}
+	struct pshm__map map = {.addr = addr, .len = segsz};
+	struct pshm__head head;
+	int rc = copy_head(&map, &head);
 	shmdt(addr);
-	return rc;
+	if (rc < 0)
+		return -1; /* being published: it has no name to list yet */
+	const struct pshm__header *hdr = &head.u.hdr;
+	if (pshm__header_check(&head, segsz, NULL, PSHM_BACKEND_SYSV) != 0 || key_of(hdr->name) != key)
+		return -1;
+	memcpy(name, hdr->name, PSHM_NAME_MAX + 1);
+	return 0;
 }
 
 /* Linux lists every SysV segment in /proc/sysvipc/shm; elsewhere there is
  * no portable way. */
 static int sysv_list(int (*fn)(const char *name, void *arg), void *arg)
 {
-	int fd = pshm__open_retry("/proc/sysvipc/shm", O_RDONLY | O_CLOEXEC, 0);
+	int fd = pshm__openat(AT_FDCWD, "/proc/sysvipc/shm", O_RDONLY, 0);
 	if (fd < 0)
 		return -ENOTSUP;
 	FILE *f = fdopen(fd, "r");
@@ -209,11 +262,11 @@ static int sysv_unmap(struct pshm__map *map)
 	return 0;
 }
 
-static int sysv_unlink(const char *name, const struct pshm__map *map)
+static int sysv_unlink(const char *name, const struct pshm__ident *only)
 {
 	int id;
-	if (map != NULL) {
-		id = map->id; /* by id: the key may hold a newer segment by now */
+	if (only != NULL) {
+		id = only->id; /* by id: the key may hold a newer segment by now */
 #ifdef SHM_DEST
 		/* Linux lets a removed segment be removed again; say it is gone,
 		 * as the other backends do. */
@@ -231,18 +284,19 @@ static int sysv_unlink(const char *name, const struct pshm__map *map)
 	return 0;
 }
 
+/* Only a kernel without SysV IPC (ENOSYS) never will; a full
+ * kernel.shmmni (ENOSPC) or memory is an answer for now. */
 static int sysv_probe(void)
 {
 	int id = shmget(IPC_PRIVATE, pshm__page_size(), IPC_CREAT | 0600);
 	if (id < 0)
-		return pshm__neg_errno();
+		return errno == ENOSYS ? -ENOTSUP : pshm__neg_errno();
 	shmctl(id, IPC_RMID, NULL);
 	return 0;
 }
 
 const struct pshm__backend_ops pshm__backend_sysv = {
 	.id = PSHM_BACKEND_SYSV,
-	.name = "sysv",
 	.probe = sysv_probe,
 	.create_anon = sysv_create_anon,
 	.create_named = sysv_create_named,

@@ -10,21 +10,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
-
-int pshm__open_retry(const char *path, int flags, mode_t mode)
-{
-	int fd;
-	do
-		fd = open(path, flags, mode);
-	while (fd < 0 && errno == EINTR);
-	return fd < 0 ? pshm__neg_errno() : fd;
-}
 
 static int map_fd(int fd, size_t len, int rdonly, struct pshm__map *map)
 {
@@ -34,7 +26,6 @@ static int map_fd(int fd, size_t len, int rdonly, struct pshm__map *map)
 		return pshm__neg_errno();
 	map->addr = addr;
 	map->len = len;
-	map->id = -1;
 	return 0;
 }
 
@@ -61,12 +52,26 @@ static int reserve_blocks(int fd, off_t length)
 	}
 }
 
+/* Where the file is: what pshm_destroy compares with the name's object. */
+static int note_identity(int fd, struct pshm__map *map)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return pshm__neg_errno();
+	map->ident.id = -1;
+	map->ident.dev = st.st_dev;
+	map->ident.ino = st.st_ino;
+	return 0;
+}
+
 int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct pshm__map *map)
 {
 	off_t length = (off_t)len;
 	if (length < 0 || (size_t)length != len)
 		return -EFBIG;
-	int rc;
+	int rc = pshm__file_size_allowed(len);
+	if (rc < 0)
+		return rc;
 	do
 		rc = ftruncate(fd, length);
 	while (rc < 0 && errno == EINTR);
@@ -81,26 +86,84 @@ int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct psh
 	return map_fd(fd, len, 0, map);
 }
 
-int pshm__fd_init_named(int fd, mode_t mode, size_t len, int reserve, struct pshm__map *map)
+int pshm__fd_init_named(int fd, mode_t mode, size_t len, unsigned how, struct pshm__map *map)
 {
 	if (fchmod(fd, mode) < 0)
 		return pshm__neg_errno();
-	return pshm__fd_init_map(fd, len, reserve ? PSHM__RESERVE_ALL : PSHM__RESERVE_HEADER, map);
+	int rc = note_identity(fd, map);
+	enum pshm__reserve what =
+	    (how & PSHM__MAKE_RESERVE) ? PSHM__RESERVE_ALL : PSHM__RESERVE_HEADER;
+	return rc < 0 ? rc : pshm__fd_init_map(fd, len, what, map);
 }
 
-int pshm__fd_map_existing(int fd, int rdonly, struct pshm__map *map)
+/* The state word of the file open on fd, read on its own. */
+static int read_state(int fd, uint32_t *state)
+{
+	*state = 0;
+	ssize_t got = pshm__pread_head(fd, state, sizeof(*state));
+	return got < 0 ? (int)got : 0;
+}
+
+/*
+ * Copy the first bytes of the regular file fd (of len bytes) into head.
+ * The copy is no snapshot: a creator may publish its segment, and write in
+ * it, while it is read.  The state word read before and after tells: the
+ * same both times, the copy is of one state (a ready header read after it
+ * was ready, or a half-made one read before it was); else -EAGAIN, as when
+ * the file shrank meanwhile.
+ */
+static int copy_head(int fd, size_t len, struct pshm__head *head)
+{
+	memset(head, 0, sizeof(*head));
+	size_t want = len < PSHM__HEAD_BYTES ? len : PSHM__HEAD_BYTES;
+	uint32_t before, after;
+	int rc = read_state(fd, &before);
+	ssize_t got = rc < 0 ? rc : pshm__pread_head(fd, head->u.bytes, want);
+	if (got < 0)
+		return (int)got;
+	head->have = (size_t)got;
+	rc = read_state(fd, &after);
+	if (rc < 0)
+		return rc;
+	return head->have == want && before == after ? 0 : -EAGAIN;
+}
+
+int pshm__fd_open_existing(int fd, const char *name, pshm_backend_t backend, unsigned flags,
+                           struct pshm__map *map)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return pshm__neg_errno();
 	if (!S_ISREG(st.st_mode))
-		return PSHM_ENOTPSHM;
-	if (st.st_size < (off_t)PSHM__HEADER_SIZE)
-		return -EAGAIN; /* its creator has not sized it yet */
+		return PSHM_ENOTPSHM; /* a FIFO, a device...: never read or mapped */
+	size_t len = (uintmax_t)st.st_size > (uintmax_t)SIZE_MAX ? SIZE_MAX : (size_t)st.st_size;
+	struct pshm__head head;
+	int rc = copy_head(fd, len, &head);
+	if (rc == 0)
+		rc = pshm__header_accept(&head, len, st.st_uid, name, backend, flags);
+	if (rc < 0)
+		return rc;
 	if ((uintmax_t)st.st_size > (uintmax_t)PTRDIFF_MAX)
 		return -EOVERFLOW;
 	map->owner = st.st_uid;
-	return map_fd(fd, (size_t)st.st_size, rdonly, map);
+	map->usable = (size_t)head.u.hdr.usable_size;
+	map->ident.id = -1;
+	map->ident.dev = st.st_dev;
+	map->ident.ino = st.st_ino;
+	return map_fd(fd, len, (flags & PSHM_RDONLY) != 0, map);
+}
+
+void pshm__fd_describe(const struct stat *st, struct pshm__object *obj)
+{
+	memset(obj, 0, sizeof(*obj));
+	obj->owner = st->st_uid;
+	obj->mode = st->st_mode & 0777;
+	obj->len = (uintmax_t)st->st_size > (uintmax_t)SIZE_MAX ? SIZE_MAX : (size_t)st->st_size;
+	obj->changed = st->st_ctime;
+	obj->attached = -1;
+	obj->ident.id = -1;
+	obj->ident.dev = st->st_dev;
+	obj->ident.ino = st->st_ino;
 }
 
 int pshm__fd_stat(int fd, struct pshm__object *obj)
@@ -108,14 +171,40 @@ int pshm__fd_stat(int fd, struct pshm__object *obj)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return pshm__neg_errno();
-	if ((uintmax_t)st.st_size > (uintmax_t)PTRDIFF_MAX)
-		return -EOVERFLOW;
-	obj->owner = st.st_uid;
-	obj->mode = st.st_mode & 0777;
-	obj->len = (size_t)st.st_size;
-	obj->changed = st.st_ctime;
-	obj->attached = pshm__count_mappers(st.st_dev, st.st_ino, (st.st_mode & 0066) != 0);
-	return 0;
+	pshm__fd_describe(&st, obj);
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	obj->regular = 1;
+	int rc = -EAGAIN;
+	for (int attempt = 0; rc == -EAGAIN && attempt < 3; attempt++)
+		rc = copy_head(fd, obj->len, &obj->head);
+	if (rc == -EAGAIN)
+		rc = 0; /* still changing: judged on what was there */
+	if (rc == 0)
+		obj->attached = pshm__count_mappers(st.st_dev, st.st_ino);
+	return rc;
+}
+
+int pshm__fd_is(int fd, const struct pshm__ident *only)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return pshm__neg_errno();
+	return st.st_dev == only->dev && st.st_ino == only->ino ? 0 : -ENOENT;
+}
+
+int pshm__fd_open_error(int rc)
+{
+	switch (rc) {
+	case -ENXIO:  /* a socket */
+	case -ELOOP:  /* a symbolic link (O_NOFOLLOW) */
+	case -EMLINK: /* ... as FreeBSD says it */
+	case -EISDIR: /* a directory, opened for writing */
+	case -EINVAL: /* ... as glibc's shm_open says it (names are checked) */
+		return PSHM_ENOTPSHM;
+	default:
+		return rc;
+	}
 }
 
 int pshm__list_dir(int dirfd, const char *prefix, int (*fn)(const char *name, void *arg),
@@ -139,6 +228,8 @@ int pshm__list_dir(int dirfd, const char *prefix, int (*fn)(const char *name, vo
 
 int pshm__fd_unmap(struct pshm__map *map)
 {
+	free(map->ident.dir);
+	map->ident.dir = NULL;
 	if (munmap(map->addr, map->len) < 0)
 		return pshm__neg_errno();
 	map->addr = NULL;

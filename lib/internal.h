@@ -1,10 +1,13 @@
 /*
- * internal.h - what the core (pshm.c) and the backends share.  Not installed.
+ * internal.h - what the core, the backends and the helpers share.  Not
+ * installed.
  *
- * The core validates arguments, owns the handle and the segment header, and
- * dispatches through a backend's ops table; a backend only makes, finds,
- * maps and removes the kernel object, and never sees the header except to
- * tell apart two names that share a SysV key.
+ * Three layers, each calling only the ones below it: the core (pshm.c,
+ * inspect.c, sync.c) validates arguments, owns the handle and dispatches
+ * through a backend's ops table; a backend (backend-*.c, fd-segment.c) makes,
+ * finds, maps and removes the kernel object; the helpers (header.c, sys.c,
+ * mappers-*.c, wait-*.c, populate.c, hugepages.c) know the header format,
+ * the system calls and the other processes.
  */
 #ifndef PSHM_INTERNAL_H
 #define PSHM_INTERNAL_H
@@ -12,10 +15,52 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
 #include "pshm.h"
+
+/* ------------------------------------------------------------------------ */
+/* The core's shared pieces: backends.c and attr.c                           */
+
+struct pshm__backend_ops;
+
+/* Whether b is a pshm_backend_t value (DEFAULT included). */
+int pshm__is_backend_value(pshm_backend_t b);
+
+/* The ops of backend b (DEFAULT: the default one) in *out if it works here
+ * now: 0; -ENOTSUP if it is not built or never works here; or why it does
+ * not work at the moment (-EMFILE, -ENOSPC...), which is not kept. */
+int pshm__usable_backend(pshm_backend_t b, const struct pshm__backend_ops **out);
+
+#define PSHM__ATTR_MAGIC 0x70736861u /* "pshA": pshm_attr_init ran */
+#define PSHM__KNOWN_FLAGS \
+	(PSHM_RDONLY | PSHM_NORESERVE | PSHM_ANY_OWNER | PSHM_PREFAULT | PSHM_HUGEPAGES)
+
+/* What a call's attributes say, checked again in case the caller wrote the
+ * private fields. */
+struct pshm__settings {
+	const struct pshm__backend_ops *ops;
+	mode_t mode;
+	unsigned flags;
+};
+
+/* Settings from attr (NULL: the defaults): 0, -EINVAL, or why the backend
+ * cannot be used. */
+int pshm__read_attr(const pshm_attr_t *attr, struct pshm__settings *out);
+
+/* The prologue of the calls that take a name and attributes: a bad name is
+ * -EINVAL before whatever the attributes would say. */
+int pshm__read_name_and_attr(const char *name, const pshm_attr_t *attr,
+                             struct pshm__settings *out);
+
+/* Whether name follows the rule of pshm.h's PSHM_NAME_MAX. */
+int pshm__name_is_valid(const char *name);
+
+/* Bytes to map for size usable ones, in whole pages of page bytes; 0 if
+ * that is too many. */
+size_t pshm__mapping_length(size_t size, size_t page);
 
 /* ------------------------------------------------------------------------ */
 /* The segment header: the first PSHM__HEADER_SIZE bytes of every segment.  */
@@ -42,22 +87,56 @@ struct pshm__header {
 	uint32_t backend;
 	uint32_t reserved0;
 	char name[PSHM_NAME_MAX + 2]; /* NUL-padded; "" for anonymous segments */
-	unsigned char reserved1[56];
+	uint64_t creator_pidns; /* the creator's PID namespace (0: not known),
+	                           so that its pid is judged only where it means
+	                           the same process (zero in older segments) */
+	unsigned char reserved1[48];
 	pshm_mutex_t lock; /* pshm_lock(): initialized before state is READY */
 };
 
 _Static_assert(sizeof(struct pshm__header) <= PSHM__HEADER_SIZE, "header too big");
+_Static_assert(offsetof(struct pshm__header, creator_pidns) == 72, "the pid namespace moved");
 _Static_assert(offsetof(struct pshm__header, lock) == 128, "the header lock moved");
 _Static_assert(PSHM__HEADER_SIZE % PSHM_ALIGNMENT == 0, "data area misaligned");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the ready flag must be lock-free across processes");
 
 /*
- * pshm__header_check - is hdr (len mapped bytes) a ready libpshm segment
- * called name (NULL: do not compare)?  0 if so; -EAGAIN if its creator has
- * not finished; PSHM_ENOTPSHM, PSHM_EVERSION, PSHM_ECORRUPT or
- * PSHM_ECOLLISION (another name) otherwise.
+ * The first bytes of a segment's object, copied out of it (pread, or from a
+ * SysV mapping) before anything trusts them: a file that another process
+ * truncates can be read, not mapped, safely.  Past the header they let a
+ * half-made segment be told from a foreign object by the zeros its creator
+ * has not written over yet.
  */
-int pshm__header_check(const struct pshm__header *hdr, size_t len, const char *name);
+#define PSHM__HEAD_BYTES 4096u
+struct pshm__head {
+	union {
+		struct pshm__header hdr;
+		unsigned char bytes[PSHM__HEAD_BYTES];
+	} u;
+	size_t have; /* bytes copied: min(object size, PSHM__HEAD_BYTES) */
+};
+
+/* header.c: the format, for the core and for the backends. */
+
+/* Fill in a new segment's header, the lock included, and mark it ready. */
+int pshm__header_publish(struct pshm__header *hdr, const char *name, size_t size,
+                         pshm_backend_t backend);
+
+/*
+ * pshm__header_check - what head (copied from an object of len bytes) says
+ * of it as backend's segment called name (NULL: any name): 0 ready; -EAGAIN
+ * half-made (exactly what pshm_create leaves before it is done: a size it
+ * makes, zeros where it has not written yet); PSHM_ENOTPSHM, PSHM_EVERSION,
+ * PSHM_ECORRUPT or PSHM_ECOLLISION (another name) otherwise.
+ */
+int pshm__header_check(const struct pshm__head *head, size_t len, const char *name,
+                       pshm_backend_t backend);
+
+/* pshm__header_accept - may pshm_attach (flags PSHM_RDONLY, PSHM_ANY_OWNER)
+ * take an object of owner and len bytes with this head: PSHM_EOWNER for
+ * another user's without PSHM_ANY_OWNER, else pshm__header_check. */
+int pshm__header_accept(const struct pshm__head *head, size_t len, uid_t owner,
+                        const char *name, pshm_backend_t backend, unsigned flags);
 
 /*
  * pshm__populate - PSHM_PREFAULT: fault in the len bytes mapped at addr, for
@@ -69,33 +148,56 @@ int pshm__populate(void *addr, size_t len, int writable);
 /* ------------------------------------------------------------------------ */
 /* Backends                                                                  */
 
-/* A mapped segment as a backend sees it. */
-struct pshm__map {
-	void *addr;  /* start of the mapping, where the header is */
-	size_t len;  /* length of the mapping */
-	int id;      /* SysV shmid; -1 for the fd-based backends */
-	uid_t owner; /* the kernel object's owner (set by xOpenNamed) */
+/*
+ * Which kernel object a name led to.  While a process holds the object
+ * (mapped or open) no other object has the same identity; once it is freed
+ * a file's (dev, ino) may come back, though tmpfs hands them out in order.
+ */
+struct pshm__ident {
+	int id;    /* SysV shmid; -1 for files */
+	dev_t dev; /* a file's device and inode */
+	ino_t ino;
+	char *dir; /* mmap: the directory it was found in (malloc'd, freed by
+	              xUnmap); NULL: the directory in effect now */
 };
 
-/* A segment's kernel object as xStat describes it. */
+/* A mapped segment as a backend sees it. */
+struct pshm__map {
+	void *addr;    /* start of the mapping, where the header is */
+	size_t len;    /* length of the mapping */
+	uid_t owner;   /* the kernel object's owner (set by xOpenNamed) */
+	size_t usable; /* usable bytes, from the header checked by xOpenNamed
+	                  (the mapping is not read: its file may shrink) */
+	struct pshm__ident ident;
+};
+
+/* A segment's kernel object as xStat describes it, without mapping it. */
 struct pshm__object {
 	uid_t owner;
 	mode_t mode;
 	size_t len;     /* bytes it holds */
 	time_t changed; /* when it was made or last changed */
 	int attached;   /* processes that have it mapped; -1 not known */
+	int regular;    /* 0: not a regular file (a FIFO, socket, directory,
+	                   symbolic link...): foreign, and head is empty */
+	struct pshm__ident ident;
+	struct pshm__head head;
 };
 
 /*
  * A backend is one constant table.  Every slot returns 0 or a negative code,
  * and on failure leaves nothing behind: no mapping, no fd, and no name that
- * it made itself.  A NULL slot means "not supported by this backend".
+ * it made itself.  A NULL slot means "not supported by this backend".  Any
+ * object found under a name may have been planted by another user: it is
+ * opened without blocking, and its type checked and its header copied out
+ * before anything is mapped.
  */
 struct pshm__backend_ops {
 	pshm_backend_t id;
-	const char *name;
 
-	/* xProbe: 0 if the backend works on this system now; NULL = always. */
+	/* xProbe: 0 if the backend works here now; -ENOTSUP if it never will
+	 * (the answer is kept); another code if not now (asked again next
+	 * time).  NULL = always works. */
 	int (*probe)(void);
 
 	/* xCreateAnon: map len zeroed bytes, shared with later children and
@@ -107,12 +209,12 @@ struct pshm__backend_ops {
 	int (*create_named)(struct pshm__map *map, const char *name, size_t len, mode_t mode,
 	                    unsigned how);
 
-	/* xOpenNamed: map the whole existing segment name (-ENOENT) and say
-	 * who owns it.  -EAGAIN when it is too small to hold a header yet (its
-	 * creator is sizing it). */
-	int (*open_named)(struct pshm__map *map, const char *name, int rdonly);
+	/* xOpenNamed: map the whole existing segment name (-ENOENT) once
+	 * pshm__header_accept (flags: PSHM_RDONLY, PSHM_ANY_OWNER) takes it;
+	 * -EAGAIN while it is half-made. */
+	int (*open_named)(struct pshm__map *map, const char *name, unsigned flags);
 
-	/* xStat: what the kernel knows of name's object, without mapping it. */
+	/* xStat: what the kernel knows of name's object and its first bytes. */
 	int (*stat)(const char *name, struct pshm__object *obj);
 
 	/* xList: call fn for every name that may be a segment of this backend
@@ -123,9 +225,11 @@ struct pshm__backend_ops {
 	/* xUnmap: undo a create/open mapping in this process. */
 	int (*unmap)(struct pshm__map *map);
 
-	/* xUnlink: remove name so no later open finds it.  map is the caller's
-	 * own mapping of that segment (pshm_destroy), or NULL (pshm_remove). */
-	int (*unlink)(const char *name, const struct pshm__map *map);
+	/* xUnlink: remove name so no later open finds it.  only NULL
+	 * (pshm_remove): whatever segment is there; else only the object only
+	 * identifies (pshm_destroy, pshm_remove_orphan), -ENOENT if the name
+	 * now holds another. */
+	int (*unlink)(const char *name, const struct pshm__ident *only);
 };
 
 /* How xCreateAnon and xCreateNamed make a segment. */
@@ -140,7 +244,64 @@ extern const struct pshm__backend_ops pshm__backend_posix;
 extern const struct pshm__backend_ops pshm__backend_mmap;
 
 /* ------------------------------------------------------------------------ */
-/* Helpers shared by the backends                                            */
+/* fd-based segments (POSIX and mmap backends), in fd-segment.c             */
+
+/* How much of a new file pshm__fd_init_map allocates up front, so that a
+ * full file system says -ENOSPC then and not SIGBUS at a touch later. */
+enum pshm__reserve {
+	PSHM__RESERVE_NOTHING, /* a memfd: there is no file system to fill */
+	PSHM__RESERVE_HEADER,  /* PSHM_NORESERVE: the header's page, written at once */
+	PSHM__RESERVE_ALL,
+};
+
+/* Set fd's mode exactly (the umask trimmed what open() got), then
+ * pshm__fd_init_map with what how says to reserve. */
+int pshm__fd_init_named(int fd, mode_t mode, size_t len, unsigned how, struct pshm__map *map);
+
+/* Size fd to len, allocate what reserve says and map it read-write.
+ * -EFBIG over RLIMIT_FSIZE (where the kernel would raise SIGXFSZ). */
+int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct pshm__map *map);
+
+/* xOpenNamed for name's object open on fd (rdonly as flags say). */
+int pshm__fd_open_existing(int fd, const char *name, pshm_backend_t backend, unsigned flags,
+                           struct pshm__map *map);
+
+/* xStat for an object open on fd (non-blocking). */
+int pshm__fd_stat(int fd, struct pshm__object *obj);
+
+/* What the kernel says of an object, from its stat (or lstat: a symbolic
+ * link is described, never followed); attached not known, head empty. */
+void pshm__fd_describe(const struct stat *st, struct pshm__object *obj);
+
+/* Whether fd is open on the object only identifies: 0 if so, -ENOENT if
+ * not, or the error of fstat. */
+int pshm__fd_is(int fd, const struct pshm__ident *only);
+
+/* The code for an open() of an existing name that failed with rc: an object
+ * no segment can be (a socket, a symbolic link, a directory) is foreign. */
+int pshm__fd_open_error(int rc);
+
+/* Call fn for each entry of the directory open on dirfd (which it takes
+ * over and closes) whose name starts with prefix, with the prefix cut. */
+int pshm__list_dir(int dirfd, const char *prefix, int (*fn)(const char *name, void *arg),
+                   void *arg);
+
+/* munmap map (for the xUnmap slot). */
+int pshm__fd_unmap(struct pshm__map *map);
+
+/* ------------------------------------------------------------------------ */
+/* Other processes (mappers-linux.c reads /proc; mappers-none.c cannot)      */
+
+/* How many processes map the file (dev, ino); -1 when not known: a process
+ * whose maps cannot be read, or processes this one cannot see at all. */
+int pshm__count_mappers(dev_t dev, ino_t ino);
+
+/* The PID namespace this process lives in; 0 where the system has none
+ * (or it cannot be told). */
+uint64_t pshm__pid_namespace(void);
+
+/* ------------------------------------------------------------------------ */
+/* System-call helpers (sys.c): below everything else                        */
 
 /* The system page size (sysconf, read once). */
 size_t pshm__page_size(void);
@@ -152,45 +313,17 @@ size_t pshm__huge_page_size(void);
 /* Negated errno for the last failed call; never 0 (-EIO if errno was 0). */
 int pshm__neg_errno(void);
 
-/* fd-based segments (POSIX and mmap backends), in fd-segment.c. */
+/* openat(2) retried on EINTR, always O_CLOEXEC; the fd or a negative code.
+ * dirfd AT_FDCWD for a path. */
+int pshm__openat(int dirfd, const char *path, int flags, mode_t mode);
 
-/* How much of a new file pshm__fd_init_map allocates up front, so that a
- * full file system says -ENOSPC then and not SIGBUS at a touch later. */
-enum pshm__reserve {
-	PSHM__RESERVE_NOTHING, /* a memfd: there is no file system to fill */
-	PSHM__RESERVE_HEADER,  /* PSHM_NORESERVE: the header's page, written at once */
-	PSHM__RESERVE_ALL,
-};
+/* Read up to len bytes at offset 0 of fd, retrying EINTR and short reads:
+ * the count read (less at end of file), or a negative code. */
+ssize_t pshm__pread_head(int fd, void *buf, size_t len);
 
-/* Set fd's mode exactly (the umask trimmed what open() got), then
- * pshm__fd_init_map with PSHM__RESERVE_ALL, or _HEADER if !reserve. */
-int pshm__fd_init_named(int fd, mode_t mode, size_t len, int reserve, struct pshm__map *map);
-
-/* Size fd to len, allocate what reserve says and map it read-write. */
-int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct pshm__map *map);
-
-/* Map all of the existing object behind fd; -EAGAIN while it is smaller than
- * a header. */
-int pshm__fd_map_existing(int fd, int rdonly, struct pshm__map *map);
-
-/* xStat for an fd-based segment open on fd. */
-int pshm__fd_stat(int fd, struct pshm__object *obj);
-
-/* How many processes map the file (dev, ino): mappers-linux.c reads /proc,
- * mappers-none.c cannot tell.  -1 when not known; others_may_map: whether
- * processes of other users could have it mapped (their maps are unreadable). */
-int pshm__count_mappers(dev_t dev, ino_t ino, int others_may_map);
-
-/* Call fn for each entry of the directory open on dirfd (which it takes
- * over and closes) whose name starts with prefix, with the prefix cut. */
-int pshm__list_dir(int dirfd, const char *prefix, int (*fn)(const char *name, void *arg),
-                   void *arg);
-
-/* munmap map (for the xUnmap slot). */
-int pshm__fd_unmap(struct pshm__map *map);
-
-/* open(2) retried on EINTR; returns the fd or a negative code. */
-int pshm__open_retry(const char *path, int flags, mode_t mode);
+/* 0 if a file may grow to len bytes here, -EFBIG if RLIMIT_FSIZE forbids
+ * it (the kernel would kill the process with SIGXFSZ). */
+int pshm__file_size_allowed(size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Sleeping on a word of shared memory (wait-futex.c or wait-poll.c)         */
@@ -200,6 +333,7 @@ int pshm__open_retry(const char *path, int flags, mode_t mode);
  * until deadline (CLOCK_MONOTONIC; NULL: no limit).  0 when woken or when
  * *word differs (possibly spuriously: callers re-check), -ETIMEDOUT when the
  * deadline passed.  word may be mapped at other addresses in other processes.
+ * A cancellation point: the caller pushes a cleanup handler around it.
  */
 int pshm__wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *deadline);
 

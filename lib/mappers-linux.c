@@ -1,7 +1,14 @@
 /*
- * mappers-linux.c - how many processes map a file, from /proc/PID/maps:
- * the one way on Linux to tell whether anyone still uses a POSIX or mmap
- * segment (SysV keeps its own count, shm_nattch).
+ * mappers-linux.c - what this process can know of the others, from /proc:
+ * how many processes map a file (/proc/PID/maps: the one way on Linux to
+ * tell whether anyone still uses a POSIX or mmap segment; SysV keeps its
+ * own count, shm_nattch), and which PID namespace a process lives in.
+ *
+ * A count is only a count when every process could be read: one whose maps
+ * are closed to us (another user's, one that made itself undumpable as
+ * ssh-agent does, one we ran out of fds for) or one we cannot see at all (a
+ * cleaner in a container that shares /dev/shm with the host) may map the
+ * file, so the count is then "not known".
  */
 #define _DEFAULT_SOURCE /* major, minor */
 #include "config.h"
@@ -11,19 +18,25 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "internal.h"
 
-/* 1 if the maps file of pid maps (dev, ino), 0 if not, -1 if unreadable. */
+/* The inode of the first PID namespace, the one the system booted in
+ * (PROC_PID_INIT_INO, fixed since Linux 3.8). */
+#define INITIAL_PID_NAMESPACE 0xEFFFFFFCu
+
+/* 1 if the maps file of pid maps (dev, ino), 0 if not (or pid is gone),
+ * -1 if it cannot be read. */
 static int maps_file(const char *pid, unsigned dev_major, unsigned dev_minor, ino_t ino)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
-	int fd = pshm__open_retry(path, O_RDONLY | O_CLOEXEC, 0);
+	int fd = pshm__openat(AT_FDCWD, path, O_RDONLY, 0);
 	if (fd < 0)
-		return fd == -ENOENT || fd == -ESRCH ? 0 : -1; /* gone: maps nothing */
+		return fd == -ENOENT || fd == -ESRCH ? 0 : -1;
 	FILE *f = fdopen(fd, "r");
 	if (f == NULL) {
 		close(fd);
@@ -37,26 +50,52 @@ static int maps_file(const char *pid, unsigned dev_major, unsigned dev_minor, in
 		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3)
 			found = maj == dev_major && min == dev_minor && inode == (unsigned long long)ino;
 	}
+	/* A read error is not the end of the file: an exiting process gives
+	 * ESRCH (it maps nothing any more), anything else leaves it unread. */
+	int unread = !found && ferror(f) && errno != ESRCH;
 	fclose(f);
-	return found;
+	return unread ? -1 : found;
 }
 
-int pshm__count_mappers(dev_t dev, ino_t ino, int others_may_map)
+/* Whether /proc shows every process of the system: this process lives in
+ * the first PID namespace and /proc is that namespace's. */
+static int sees_every_process(void)
 {
-	DIR *proc = opendir("/proc");
-	if (proc == NULL)
+	char self[32];
+	ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
+	if (n <= 0)
+		return 0;
+	self[n] = '\0';
+	return pshm__pid_namespace() == INITIAL_PID_NAMESPACE && atol(self) == (long)getpid();
+}
+
+int pshm__count_mappers(dev_t dev, ino_t ino)
+{
+	if (!sees_every_process())
 		return -1;
+	int dirfd = pshm__openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY, 0);
+	DIR *proc = dirfd < 0 ? NULL : fdopendir(dirfd);
+	if (proc == NULL) {
+		if (dirfd >= 0)
+			close(dirfd);
+		return -1;
+	}
 	int count = 0;
 	const struct dirent *entry;
 	while (count >= 0 && (entry = readdir(proc)) != NULL) {
 		if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
 			continue; /* not a process */
 		int maps = maps_file(entry->d_name, major(dev), minor(dev), ino);
-		if (maps > 0)
-			count++;
-		else if (maps < 0 && others_may_map)
-			count = -1; /* a process we cannot see into may map it */
+		count = maps < 0 ? -1 : count + maps;
 	}
 	closedir(proc);
 	return count;
+}
+
+uint64_t pshm__pid_namespace(void)
+{
+	struct stat st;
+	if (stat("/proc/self/ns/pid", &st) < 0)
+		return 0;
+	return (uint64_t)st.st_ino;
 }

@@ -12,6 +12,7 @@
 #include <stdalign.h>
 #include <stdint.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -61,12 +62,52 @@ static struct pshm__mutex *mutex_of(pshm_mutex_t *m)
 	return mx;
 }
 
+/*
+ * The owner-died mutexes this thread holds, from its own lock calls: only
+ * their holder may mark them consistent (pthread_mutex_consistent does not
+ * check it on glibc).  By address and process, as a forked child inherits
+ * the table but not the locks.  A thread repairing more at once than this
+ * holds cannot mark the others consistent (-EPERM).
+ */
+#define PSHM__REPAIRS_MAX 16
+static _Thread_local struct {
+	const struct pshm__mutex *mx;
+	pid_t pid;
+} repairs[PSHM__REPAIRS_MAX];
+
+/* The slot of mx in repairs (mx NULL: a free one), or -1. */
+static int repair_slot(const struct pshm__mutex *mx)
+{
+	pid_t self = mx != NULL ? getpid() : 0;
+	for (int i = 0; i < PSHM__REPAIRS_MAX; i++)
+		if (repairs[i].mx == mx && (mx == NULL || repairs[i].pid == self))
+			return i;
+	return -1;
+}
+
+static void note_repair(const struct pshm__mutex *mx)
+{
+	int i = repair_slot(mx) >= 0 ? -1 : repair_slot(NULL);
+	if (i >= 0) {
+		repairs[i].mx = mx;
+		repairs[i].pid = getpid();
+	}
+}
+
+static void forget_repair(const struct pshm__mutex *mx)
+{
+	int i = repair_slot(mx);
+	if (i >= 0)
+		repairs[i].mx = NULL;
+}
+
 /* The result of a pthread lock call on mx, as a libpshm code.  (Without
  * robust mutexes the owner-died codes never come.) */
 static int lock_result(struct pshm__mutex *mx, int err)
 {
 	if (err == EOWNERDEAD) { /* we hold it: nobody else writes health now */
 		atomic_store(&mx->health, OWNER_DIED);
+		note_repair(mx);
 		return PSHM_EOWNERDEAD;
 	}
 	if (err == ENOTRECOVERABLE) {
@@ -169,8 +210,10 @@ static int unlock(struct pshm__mutex *mx)
 	int err = pthread_mutex_unlock(&mx->mutex);
 	if (err != 0)
 		return -err;
-	if (died) /* unlocked without pshm_mutex_consistent: lost for good */
+	if (died) { /* unlocked without pshm_mutex_consistent: lost for good */
 		atomic_store(&mx->health, UNRECOVERABLE);
+		forget_repair(mx);
+	}
 	return 0;
 }
 
@@ -188,9 +231,12 @@ PSHM_EXTERN int pshm_mutex_consistent(pshm_mutex_t *m)
 #if PSHM_HAVE_ROBUST_MUTEX
 	if (atomic_load(&mx->health) != OWNER_DIED)
 		return -EINVAL;
+	if (repair_slot(mx) < 0)
+		return -EPERM; /* another thread or process holds it */
 	int err = pthread_mutex_consistent(&mx->mutex);
 	if (err != 0)
 		return -err;
+	forget_repair(mx);
 	atomic_store(&mx->health, HEALTHY);
 	return 0;
 #else
@@ -238,6 +284,21 @@ PSHM_EXTERN int pshm_cond_init(pshm_cond_t *c)
 	return 0;
 }
 
+/* A waiter cancelled in its sleep ends as pthread_cond_wait's does: no
+ * longer counted, and holding the mutex again before the caller's own
+ * cleanup handlers run. */
+struct waiting {
+	struct pshm__cond *cv;
+	pshm_mutex_t *m;
+};
+
+static void cancelled_while_waiting(void *arg)
+{
+	const struct waiting *w = arg;
+	atomic_fetch_sub(&w->cv->waiters, 1);
+	pshm_mutex_lock(w->m); /* PSHM_EOWNERDEAD: held all the same */
+}
+
 static int cond_wait_until(pshm_cond_t *c, pshm_mutex_t *m, const struct timespec *deadline)
 {
 	struct pshm__cond *cv = cond_of(c);
@@ -253,7 +314,10 @@ static int cond_wait_until(pshm_cond_t *c, pshm_mutex_t *m, const struct timespe
 		atomic_fetch_sub(&cv->waiters, 1);
 		return rc;
 	}
-	rc = pshm__wait(&cv->seq, seen, deadline);
+	struct waiting w = {cv, m};
+	pthread_cleanup_push(cancelled_while_waiting, &w);
+	rc = pshm__wait(&cv->seq, seen, deadline); /* a cancellation point */
+	pthread_cleanup_pop(0);
 	atomic_fetch_sub(&cv->waiters, 1);
 	int locked = pshm_mutex_lock(m);
 	return locked != 0 ? locked : rc;

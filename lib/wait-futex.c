@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -22,14 +23,32 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct tim
 	return syscall(SYS_futex, (void *)word, op, val, timeout, NULL, bitset);
 }
 
+/*
+ * The futex system call as a cancellation point, as the C library makes
+ * its own blocking calls: asynchronous cancellation is on for the call
+ * alone (a cancellation already pending acts as it is turned on), so that
+ * pthread_cancel ends a sleeper instead of waiting for its next wake-up.
+ */
+static int futex_wait_cancellable(_Atomic uint32_t *word, uint32_t expected,
+                                  const struct timespec *deadline)
+{
+	int type;
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+	long rc = futex(word, FUTEX_WAIT_BITSET, expected, deadline, FUTEX_BITSET_MATCH_ANY);
+	int err = errno;
+	pthread_setcanceltype(type, NULL);
+	return rc == 0 ? 0 : err;
+}
+
 int pshm__wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *deadline)
 {
 	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so a
 	 * retry after EINTR does not start the timeout again. */
 	for (;;) {
-		if (futex(word, FUTEX_WAIT_BITSET, expected, deadline, FUTEX_BITSET_MATCH_ANY) == 0)
+		int err = futex_wait_cancellable(word, expected, deadline);
+		if (err == 0)
 			return 0;
-		switch (errno) {
+		switch (err) {
 		case EINTR:
 			continue;
 		case ETIMEDOUT:

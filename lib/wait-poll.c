@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <time.h>
@@ -28,6 +29,7 @@ int pshm__wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec 
 {
 	long nap_ns = 1000;
 	for (unsigned round = 0;; round++) {
+		pthread_testcancel(); /* a cancellation point, as nanosleep is */
 		if (atomic_load_explicit(word, memory_order_acquire) != expected)
 			return 0;
 		if (deadline != NULL && passed(deadline))

@@ -14,10 +14,27 @@
  *   pshm-helper BACKEND NAME write-ro      attach read-only, print "attached",
  *                                          then write (the write must fault)
  *   pshm-helper BACKEND NAME remove        print "remove=RC" of pshm_remove
+ *   pshm-helper BACKEND NAME half-made     make NAME's object by hand as a
+ *                                          creator killed half-way leaves it
+ *                                          (one page, zeros but for its pid),
+ *                                          and exit: its creator is dead
+ *   pshm-helper BACKEND NAME clean-racing  pshm_remove_orphan(NAME), with
+ *                                          NAME's orphan replaced by a new
+ *                                          segment of the helper's own while
+ *                                          the cleaner checks the creator:
+ *                                          print "rc=RC swapped=0|1
+ *                                          new=kept|lost"
+ *   pshm-helper BACKEND NAME first-use     with every fd taken, create an
+ *                                          anonymous segment (the backend's
+ *                                          first use in this process), then
+ *                                          again with fds free: print
+ *                                          "first=RC then=RC"
  *
  * Exit status: 0 done, 1 a libpshm call failed (its code printed), 2 usage.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* syscall */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -25,7 +42,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <pshm.h>
+
+#include "rawobj.h"
 
 #define ECHO_REPLY_OFFSET 1024
 
@@ -110,6 +134,104 @@ static int do_write_ro(pshm_t *shm)
 	return 0;
 }
 
+static int do_half_made(pshm_backend_t b, const char *name)
+{
+	size_t len = test_page_size();
+	unsigned char *page = calloc(1, len);
+	if (page == NULL)
+		return 1;
+	int64_t pid = (int64_t)getpid();
+	memcpy(page + HDR_CREATOR_PID, &pid, sizeof(pid));
+	struct stat ns; /* the creator's PID namespace, as libpshm records it */
+	uint64_t pidns = stat("/proc/self/ns/pid", &ns) == 0 ? (uint64_t)ns.st_ino : 0;
+	memcpy(page + HDR_CREATOR_PIDNS, &pidns, sizeof(pidns));
+	int rc = test_raw_create(b, name, page, len);
+	free(page);
+	printf("half-made=%d\n", rc);
+	return rc < 0;
+}
+
+/* Take every free fd (under a low limit, so that it is quick); return how
+ * many, their numbers in fds. */
+static int take_every_fd(int fds[], int room)
+{
+	struct rlimit lim = {64, 64};
+	setrlimit(RLIMIT_NOFILE, &lim);
+	int n = 0;
+	while (n < room && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		n++;
+	return n;
+}
+
+static int do_first_use(pshm_backend_t b)
+{
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_backend(&attr, b);
+	int fds[64];
+	int n = take_every_fd(fds, 64);
+	pshm_t *shm = NULL;
+	int first = pshm_create(&shm, NULL, 4096, &attr);
+	if (first == 0)
+		pshm_destroy(shm);
+	while (n > 0)
+		close(fds[--n]);
+	int then = pshm_create(&shm, NULL, 4096, &attr);
+	if (then == 0)
+		pshm_destroy(shm);
+	printf("first=%d then=%d\n", first, then);
+	return 0;
+}
+
+/* clean-racing: what the interposed kill() swaps, once. */
+static struct {
+	pshm_backend_t backend;
+	const char *name;
+	pshm_t *made; /* the new segment */
+	int armed;
+} race;
+
+/*
+ * kill(pid, 0) is how the cleaner asks whether a creator lives, between
+ * judging the object under a name and removing it.  This program's own
+ * kill (which libpshm's calls resolve to) plays the process that cleans
+ * up and starts anew at that moment: it removes the orphan and creates
+ * a new segment under the same name.  Then it does what kill does.
+ */
+int kill(pid_t pid, int sig)
+{
+	if (race.armed && sig == 0) {
+		race.armed = 0;
+		pshm_attr_t attr;
+		pshm_attr_init(&attr);
+		pshm_attr_set_backend(&attr, race.backend);
+		if (pshm_remove(race.name, &attr) == 0 &&
+		    pshm_create(&race.made, race.name, 64, &attr) == 0)
+			strcpy(pshm_addr(race.made), "new");
+	}
+	return (int)syscall(SYS_kill, pid, sig);
+}
+
+static int do_clean_racing(pshm_backend_t b, const char *name)
+{
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_backend(&attr, b);
+	race.backend = b;
+	race.name = name;
+	race.armed = 1;
+	int rc = pshm_remove_orphan(name, &attr);
+	pshm_t *found = NULL;
+	int kept = race.made != NULL && pshm_attach(&found, name, &attr) == 0 &&
+	           strcmp(pshm_addr(found), "new") == 0;
+	if (found != NULL)
+		pshm_detach(found);
+	printf("rc=%d swapped=%d new=%s\n", rc, race.made != NULL, kept ? "kept" : "lost");
+	if (race.made != NULL)
+		pshm_destroy(race.made);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	pshm_backend_t b;
@@ -117,6 +239,12 @@ int main(int argc, char **argv)
 		return 2;
 	const char *name = argv[2], *cmd = argv[3];
 
+	if (strcmp(cmd, "half-made") == 0)
+		return do_half_made(b, name);
+	if (strcmp(cmd, "first-use") == 0)
+		return do_first_use(b);
+	if (strcmp(cmd, "clean-racing") == 0)
+		return do_clean_racing(b, name);
 	if (strcmp(cmd, "remove") == 0) {
 		pshm_attr_t attr;
 		pshm_attr_init(&attr);

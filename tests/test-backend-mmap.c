@@ -126,7 +126,7 @@ Test(mmap, a_symbolic_link_is_never_followed)
 	int target_size = stat(target, &st) == 0 ? (int)st.st_size : -1;
 	unlink(path);
 	unlink(target);
-	cr_assert_eq(attach_rc, -ELOOP, "%s", pshm_strerror(attach_rc));
+	cr_assert_eq(attach_rc, PSHM_ENOTPSHM, "%s", pshm_strerror(attach_rc));
 	cr_assert_eq(create_rc, -EEXIST, "%s", pshm_strerror(create_rc));
 	cr_assert_eq(remove_rc, 0, "the link itself is removable");
 	cr_assert_eq(target_size, 8, "the link's target was changed");
@@ -146,7 +146,7 @@ Test(mmap, a_directory_or_empty_file_at_the_name_is_refused)
 	int rw_rc = pshm_attach(&shm, name, &attr);
 	int ro_rc = pshm_attach(&shm, name, &ro);
 	rmdir(path);
-	cr_assert_eq(rw_rc, -EISDIR, "%s", pshm_strerror(rw_rc));
+	cr_assert_eq(rw_rc, PSHM_ENOTPSHM, "%s", pshm_strerror(rw_rc));
 	cr_assert_eq(ro_rc, PSHM_ENOTPSHM, "%s", pshm_strerror(ro_rc));
 
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -157,4 +157,52 @@ Test(mmap, a_directory_or_empty_file_at_the_name_is_refused)
 	cr_assert_eq(empty_rc, PSHM_ENOTREADY, "%s", pshm_strerror(empty_rc));
 	cr_assert_eq(remove_rc, 0);
 	cr_assert_null(shm);
+}
+
+struct elsewhere {
+	pshm_t *shm;   /* made in the directory in effect before */
+	const char *name;
+	const char *dir; /* the directory in effect in the child */
+};
+
+/* In a child whose PSHM_MMAP_DIR names another directory, with a segment
+ * of the same name there: destroy the handle inherited from the parent. */
+static int destroy_from_elsewhere(void *arg)
+{
+	const struct elsewhere *e = arg;
+	if (setenv("PSHM_MMAP_DIR", e->dir, 1) != 0)
+		return 1;
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_backend(&attr, PSHM_BACKEND_MMAP);
+	pshm_t *other;
+	if (pshm_create(&other, e->name, 64, &attr) != 0 || pshm_detach(other) != 0)
+		return 2;
+	return pshm_destroy(e->shm) == 0 ? 0 : 3;
+}
+
+Test(mmap, destroy_removes_the_file_in_the_directory_the_segment_was_made_in)
+{
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "movedir");
+	char dir[] = "/tmp/pshm-dir-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	pshm_attr_t attr = mmap_attr();
+	pshm_t *shm;
+	cr_assert_eq(pshm_create(&shm, name, 64, &attr), 0);
+	struct elsewhere e = {shm, name, dir};
+	int status = test_wait(test_fork(destroy_from_elsewhere, &e));
+	int home_mode = file_mode(test_mmap_dir(), name);
+	int other_mode = file_mode(dir, name);
+	char path[PATH_MAX];
+	file_of(path, dir, name);
+	unlink(path);
+	rmdir(dir);
+	if (home_mode >= 0)
+		pshm_destroy(shm);
+	else
+		pshm_detach(shm);
+	cr_assert_eq(status, 0, "the child failed at step %d", status);
+	cr_assert_lt(home_mode, 0, "the segment's own file was left behind");
+	cr_assert_geq(other_mode, 0, "the other directory's file was removed");
 }

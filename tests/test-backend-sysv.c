@@ -212,8 +212,7 @@ Test(sysv, a_half_made_segment_can_be_removed)
 {
 	char name[PSHM_NAME_MAX + 1];
 	test_name(name, "halfmade");
-	unsigned char zeros[HDR_SIZE + 64] = {0};
-	cr_assert_eq(test_raw_create(sysv, name, zeros, sizeof(zeros)), 0);
+	cr_assert_eq(test_raw_create(sysv, name, NULL, test_page_size()), 0);
 	pshm_attr_t attr;
 	sysv_attr(&attr);
 	int rc = pshm_remove(name, &attr);

@@ -1,8 +1,9 @@
 /*
- * test-header.c - the segment header (lib/pshm.c), on every backend: attach
- * tells a libpshm segment from anything else found under its name, never
- * hands back one whose creator has not finished, and waits for a creator
- * that is about to finish.  The objects here are made by hand, as a stray
+ * test-header.c - the segment header (lib/header.c), on every backend:
+ * attach tells a libpshm segment from anything else found under its name,
+ * never hands back one whose creator has not finished, waits for a creator
+ * that is about to finish, and calls half-made only what pshm_create can
+ * leave (a size it makes, zeros where it has not written yet).  The objects here are made by hand, as a stray
  * program, a crashed creator or another libpshm version would leave them.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -15,10 +16,13 @@
 #include "testutil.h"
 
 #define USABLE 4096
-#define OBJECT_SIZE (HDR_SIZE + USABLE)
+/* Room for an object of two pages, whatever the page size (up to 64 KiB):
+ * what pshm_create makes for USABLE bytes and the header. */
+#define OBJECT_MAX (2 * 65536)
+#define OBJECT_SIZE (2 * test_page_size())
 
 /* A real header from this backend, for a USABLE-byte segment called name. */
-static void real_image(pshm_backend_t b, const char *name, unsigned char image[OBJECT_SIZE])
+static void real_image(pshm_backend_t b, const char *name, unsigned char image[OBJECT_MAX])
 {
 	pshm_attr_t attr;
 	test_attr(&attr, b, 0);
@@ -49,7 +53,7 @@ static void expect_attach(pshm_backend_t b, const unsigned char *image, int want
 {
 	char name[PSHM_NAME_MAX + 1];
 	test_name(name, "raw");
-	unsigned char copy[OBJECT_SIZE];
+	static unsigned char copy[OBJECT_MAX];
 	memcpy(copy, image, OBJECT_SIZE);
 	strncpy((char *)copy + HDR_NAME, name, PSHM_NAME_MAX + 1);
 	int made = test_raw_create(b, name, copy, OBJECT_SIZE);
@@ -73,14 +77,14 @@ static void expect_attach(pshm_backend_t b, const unsigned char *image, int want
 
 BACKEND_TEST(header, a_foreign_object_is_not_a_segment)
 {
-	unsigned char image[OBJECT_SIZE];
+	unsigned char image[OBJECT_MAX];
 	memset(image, 0xab, sizeof(image));
 	expect_attach(backend, image, PSHM_ENOTPSHM);
 }
 
 BACKEND_TEST(header, a_ready_flag_without_the_magic_is_not_a_segment)
 {
-	unsigned char image[OBJECT_SIZE];
+	unsigned char image[OBJECT_MAX];
 	real_image(backend, "x", image);
 	put64(image, HDR_MAGIC, 0x1234);
 	expect_attach(backend, image, PSHM_ENOTPSHM);
@@ -88,13 +92,13 @@ BACKEND_TEST(header, a_ready_flag_without_the_magic_is_not_a_segment)
 
 BACKEND_TEST(header, a_zeroed_object_is_a_creator_that_never_finished)
 {
-	unsigned char image[OBJECT_SIZE] = {0};
+	unsigned char image[OBJECT_MAX] = {0};
 	expect_attach(backend, image, PSHM_ENOTREADY);
 }
 
 BACKEND_TEST(header, another_format_version_is_refused)
 {
-	unsigned char image[OBJECT_SIZE];
+	unsigned char image[OBJECT_MAX];
 	real_image(backend, "x", image);
 	put32(image, HDR_VERSION, 99);
 	expect_attach(backend, image, PSHM_EVERSION);
@@ -102,7 +106,7 @@ BACKEND_TEST(header, another_format_version_is_refused)
 
 BACKEND_TEST(header, a_size_beyond_the_object_is_corrupt)
 {
-	unsigned char image[OBJECT_SIZE];
+	unsigned char image[OBJECT_MAX];
 	real_image(backend, "x", image);
 	put64(image, HDR_USABLE_SIZE, (uint64_t)1 << 40);
 	expect_attach(backend, image, PSHM_ECORRUPT);
@@ -112,7 +116,7 @@ BACKEND_TEST(header, a_size_beyond_the_object_is_corrupt)
 
 BACKEND_TEST(header, a_header_of_another_name_is_a_collision)
 {
-	unsigned char image[OBJECT_SIZE];
+	unsigned char image[OBJECT_MAX];
 	real_image(backend, "x", image);
 	char name[PSHM_NAME_MAX + 1];
 	test_name(name, "raw");
@@ -132,7 +136,9 @@ struct late_creator {
 	const char *name;
 };
 
-/* Publish the ready flag 200 ms from now, as a creator finishing would. */
+/* Publish the ready flag 200 ms from now, as a creator finishing would,
+ * then write in the segment as its creator would once pshm_create
+ * returned. */
 static int publish_later(void *arg)
 {
 	struct late_creator *c = arg;
@@ -143,6 +149,7 @@ static int publish_later(void *arg)
 		return 3;
 	atomic_store_explicit((_Atomic uint32_t *)(void *)(addr + HDR_STATE), HDR_READY,
 	                      memory_order_release);
+	strcpy((char *)addr + HDR_SIZE, "payload");
 	test_raw_unmap(c->backend, addr, OBJECT_SIZE);
 	return 0;
 }
@@ -151,10 +158,9 @@ BACKEND_TEST(header, attach_waits_for_a_creator_about_to_finish)
 {
 	char name[PSHM_NAME_MAX + 1];
 	test_name(name, "late");
-	unsigned char image[OBJECT_SIZE];
+	unsigned char image[OBJECT_MAX];
 	real_image(backend, name, image);
 	put32(image, HDR_STATE, 0);
-	strcpy((char *)image + HDR_SIZE, "payload");
 	cr_assert_eq(test_raw_create(backend, name, image, OBJECT_SIZE), 0);
 
 	struct late_creator c = {backend, name};

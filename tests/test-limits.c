@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -186,4 +187,67 @@ BACKEND_TEST(limits, a_size_no_file_system_holds_fails_and_leaves_no_name)
 	pshm_attr_t attr;
 	test_attr(&attr, backend, 0);
 	cr_assert_eq(pshm_attach(&shm, name, &attr), -ENOENT, "a failed create left its name");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Limits of the process                                                    */
+
+struct fsize_job {
+	pshm_backend_t backend;
+	const char *name; /* NULL: anonymous */
+};
+
+/* With files limited to 1 MiB, create 4 MiB: the code (as exit status: 0
+ * made, 1 -EFBIG, 2 another code); a SIGXFSZ would kill the process. */
+static int create_over_fsize(void *arg)
+{
+	const struct fsize_job *j = arg;
+	struct rlimit lim = {MIB, MIB};
+	if (setrlimit(RLIMIT_FSIZE, &lim) < 0)
+		return 3;
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_backend(&attr, j->backend);
+	pshm_t *shm;
+	int rc = pshm_create(&shm, j->name, 4 * MIB, &attr);
+	if (rc == 0)
+		pshm_destroy(shm);
+	return rc == 0 ? 0 : rc == -EFBIG ? 1 : 2;
+}
+
+/* Files (POSIX and mmap segments, memfds too) are held to RLIMIT_FSIZE;
+ * SysV and anonymous mmap segments are no files. */
+BACKEND_TEST(limits, a_segment_over_the_file_size_limit_is_efbig_not_sigxfsz)
+{
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "fsize");
+	const char *names[] = {name, NULL};
+	for (int i = 0; i < 2; i++) {
+		struct fsize_job j = {backend, names[i]};
+		int status = test_wait(test_fork(create_over_fsize, &j));
+		pshm_attr_t attr;
+		test_attr(&attr, backend, 0);
+		int left = names[i] != NULL ? pshm_remove(names[i], &attr) : -ENOENT;
+		cr_expect_neq(status, 128 + SIGXFSZ, "%s: killed by SIGXFSZ", names[i] ? "named" : "anonymous");
+		cr_expect(status == 0 || status == 1, "%s: exit %d", names[i] ? "named" : "anonymous", status);
+		int file = backend == PSHM_BACKEND_POSIX || (backend == PSHM_BACKEND_MMAP && names[i]);
+		if (file)
+			cr_expect_eq(status, 1, "a file over RLIMIT_FSIZE was made");
+		cr_expect_eq(left, -ENOENT, "a failed create left its name");
+	}
+}
+
+/* The first use of a backend in a process, during a shortage of fds, says
+ * so (-EMFILE), and the backend works once fds are free again: a shortage
+ * is not "not supported" for the life of the process. */
+BACKEND_TEST(limits, a_first_use_out_of_fds_is_emfile_and_not_remembered)
+{
+	char out[64];
+	const char *args[] = {pshm_backend_name(backend), "unused", "first-use", NULL};
+	int status = test_run_helper(args, out, sizeof(out));
+	cr_assert_eq(status, 0, "%s", out);
+	int first = 1, then = 1;
+	cr_assert_eq(sscanf(out, "first=%d then=%d", &first, &then), 2, "%s", out);
+	cr_expect(first == 0 || first == -EMFILE, "first use: %s", pshm_strerror(first));
+	cr_expect_eq(then, 0, "with fds free again: %s", pshm_strerror(then));
 }

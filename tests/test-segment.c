@@ -390,6 +390,29 @@ BACKEND_TEST(lifecycle, remove_by_name)
 	cr_assert_eq(pshm_destroy(shm), -ENOENT, "destroy after remove: the name is gone");
 }
 
+/* The name may hold another segment by the time a handle is destroyed:
+ * destroy removes its own segment's name or nothing. */
+BACKEND_TEST(lifecycle, destroy_never_removes_a_newer_segment_of_the_same_name)
+{
+	char name[PSHM_NAME_MAX + 1];
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	test_name(name, "reused");
+	pshm_t *old = create_ok(backend, name, 100);
+	cr_assert_eq(pshm_remove(name, &attr), 0);
+	pshm_t *newer = create_ok(backend, name, 200);
+	strcpy(pshm_addr(newer), "newer");
+
+	int destroyed = pshm_destroy(old);
+	pshm_t *found = NULL;
+	int attached = pshm_attach(&found, name, &attr);
+	cr_assert_eq(pshm_destroy(newer), 0, "the newer segment's name was removed");
+	cr_assert_eq(destroyed, -ENOENT, "destroy of the old handle: %s", pshm_strerror(destroyed));
+	cr_assert_eq(attached, 0, "%s", pshm_strerror(attached));
+	cr_assert_str_eq(pshm_addr(found), "newer");
+	cr_assert_eq(pshm_detach(found), 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* 6. Errors a user meets.                                                 */
 

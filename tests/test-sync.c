@@ -13,6 +13,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -174,6 +176,48 @@ BACKEND_TEST(sync, a_dead_owner_is_reported_and_the_repaired_mutex_works)
 	cr_assert_eq(s->counter, 7);
 	cr_assert_eq(pshm_mutex_unlock(&s->mutex), 0);
 	cr_assert_eq(add_under_mutex(s), 0, "and it keeps working");
+	free_shared(shm, s);
+}
+
+/* Lock the mutex (its owner died), say so, and mark it consistent only
+ * when released: 0 if every step gave what it should. */
+static int repair_when_released(void *arg)
+{
+	const struct holder *h = arg;
+	if (pshm_mutex_lock(h->mutex) != PSHM_EOWNERDEAD)
+		return 1;
+	if (test_signal(h->ready_fd) < 0 || test_await(h->release_fd) < 0)
+		return 2;
+	if (pshm_mutex_consistent(h->mutex) != 0)
+		return 3;
+	return pshm_mutex_unlock(h->mutex) == 0 ? 0 : 4;
+}
+
+/* The repair protocol holds when somebody else tries to cut it short: only
+ * the process that got PSHM_EOWNERDEAD, and holds the mutex, may mark it
+ * consistent. */
+BACKEND_TEST(sync, only_the_holder_marks_an_owner_died_mutex_consistent)
+{
+	struct shared *s;
+	pshm_t *shm = new_shared(backend, &s);
+	kill_holder(&s->mutex, NULL, NULL);
+	int ready[2], release[2];
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(release), 0);
+	struct holder h = {&s->mutex, NULL, ready[1], release[0], NULL};
+	pid_t repairer = test_fork(repair_when_released, &h);
+	cr_assert_eq(test_await(ready[0]), 0, "the repairer never got the mutex");
+	int meddled = pshm_mutex_consistent(&s->mutex);
+	cr_assert_eq(test_signal(release[1]), 0);
+	int status = test_wait(repairer);
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(release[i]);
+	}
+	cr_assert_eq(meddled, -EPERM, "a process that does not hold it: %s", pshm_strerror(meddled));
+	cr_assert_eq(status, 0, "the holder's own repair failed at step %d", status);
+	cr_assert_eq(pshm_mutex_lock(&s->mutex), 0, "repaired by its holder: usable");
+	cr_assert_eq(pshm_mutex_unlock(&s->mutex), 0);
 	free_shared(shm, s);
 }
 
@@ -366,6 +410,77 @@ static void await_waiters(struct shared *s, uint64_t n)
 		if (waiting >= n)
 			return;
 		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cancellation: pshm_cond_wait is a cancellation point, as pthread's is    */
+
+struct cancellable {
+	struct shared *s;
+	long timeout_ms; /* < 0: pshm_cond_wait */
+	int unlocked;    /* what the cleanup handler's unlock returned */
+};
+
+static void unlock_on_cancel(void *arg)
+{
+	struct cancellable *c = arg;
+	c->unlocked = pshm_mutex_unlock(&c->s->mutex);
+}
+
+static void *wait_for_ever(void *arg)
+{
+	struct cancellable *c = arg;
+	pthread_cleanup_push(unlock_on_cancel, c);
+	pshm_mutex_lock(&c->s->mutex);
+	c->s->counter++; /* "I am about to wait" */
+	for (;;) {
+		if (c->timeout_ms < 0)
+			pshm_cond_wait(&c->s->not_empty, &c->s->mutex);
+		else
+			pshm_cond_timedwait(&c->s->not_empty, &c->s->mutex, c->timeout_ms);
+	}
+	pthread_cleanup_pop(1);
+	return NULL;
+}
+
+/* In a child (an alarm makes a hang a failure): cancel a thread asleep in
+ * the wait; exit 0 if it ended, with the mutex held by it for its cleanup
+ * handler, and the mutex was free after. */
+static int cancel_a_waiter(void *arg)
+{
+	struct cancellable *c = arg;
+	alarm(20);
+	pthread_t thread;
+	if (pthread_create(&thread, NULL, wait_for_ever, c) != 0)
+		return 1;
+	while (atomic_load((_Atomic uint64_t *)(void *)&c->s->counter) == 0)
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	nanosleep(&(struct timespec){0, 50000000}, NULL); /* asleep by now */
+	void *result = NULL;
+	if (pthread_cancel(thread) != 0 || pthread_join(thread, &result) != 0)
+		return 2;
+	if (result != PTHREAD_CANCELED)
+		return 3;
+	if (c->unlocked != 0)
+		return 4;
+	if (pshm_mutex_trylock(&c->s->mutex) != 0 || pshm_mutex_unlock(&c->s->mutex) != 0)
+		return 5;
+	return 0;
+}
+
+BACKEND_TEST(sync, a_cancelled_waiter_ends_holding_the_mutex_for_its_cleanup)
+{
+	const long timeouts[] = {-1, 60000};
+	for (int i = 0; i < 2; i++) {
+		struct shared *s;
+		pshm_t *shm = new_shared(backend, &s);
+		struct cancellable c = {s, timeouts[i], -1};
+		int status = test_wait(test_fork(cancel_a_waiter, &c));
+		cr_expect_eq(status, 0, "%s: %s (%d)", i == 0 ? "pshm_cond_wait" : "pshm_cond_timedwait",
+		             status == 128 + SIGALRM ? "cancelling never ended the wait" : "step failed",
+		             status);
+		free_shared(shm, s);
 	}
 }
 

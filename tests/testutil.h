@@ -66,34 +66,7 @@ int test_run_helper(const char *const args[], char *out, size_t outlen);
 pid_t test_spawn_helper(const char *const args[], int *out_fd);
 int test_finish_helper(pid_t pid, int fd, char *out, size_t outlen);
 
-/*
- * The segment header, format version 1, as lib/internal.h lays it out.  Tests
- * pin it here on purpose: segments outlive processes, so changing it is a
- * format change (a new version), never a silent edit.
- */
-#define HDR_SIZE 256
-#define HDR_STATE 0          /* uint32: 0 creating, HDR_READY ready */
-#define HDR_VERSION 4        /* uint32 */
-#define HDR_MAGIC 8          /* uint64 */
-#define HDR_USABLE_SIZE 16   /* uint64 */
-#define HDR_NAME 40          /* char[32] */
-#define HDR_READY 0x59444552u
-#define HDR_MAGIC_VALUE UINT64_C(0x315345474d485350)
-
-/* The SysV key libpshm derives from a name (FNV-1a; part of the format). */
-int test_sysv_key(const char *name);
-
-/* Make the backend's object for name by hand, holding exactly len bytes
- * (SysV: at least len), without libpshm: 0 or a negated errno. */
-int test_raw_create(pshm_backend_t b, const char *name, const void *bytes, size_t len);
-
-/* Map len bytes of the backend's object for name read-write, by hand; NULL
- * on failure.  Undo with test_raw_unmap. */
-void *test_raw_map(pshm_backend_t b, const char *name, size_t len);
-void test_raw_unmap(pshm_backend_t b, void *addr, size_t len);
-
-/* Remove by hand what test_raw_create made: 0 or a negated errno. */
-int test_raw_remove(pshm_backend_t b, const char *name);
+#include "rawobj.h"
 
 /* Whether all len bytes at p are zero. */
 int test_all_zero(const void *p, size_t len);
@@ -117,7 +90,5 @@ long test_kernel_page_kib(const void *addr);
  * calls: it drops shmget's SHM_HUGETLB, for one). */
 int test_under_valgrind(void);
 
-/* The mmap backend's directory in effect for this process. */
-const char *test_mmap_dir(void);
 
 #endif /* PSHM_TESTUTIL_H */

@@ -1,0 +1,79 @@
+/*
+ * backends.c - which backends this build has, and whether each works here:
+ * only this table knows which ones were compiled in.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+
+#include "internal.h"
+
+#define PSHM__NBACKENDS (PSHM_BACKEND_MMAP + 1)
+
+static const struct pshm__backend_ops *const backends[PSHM__NBACKENDS] = {
+	[PSHM_BACKEND_DEFAULT] = NULL,
+#if PSHM_HAVE_SYSV
+	[PSHM_BACKEND_SYSV] = &pshm__backend_sysv,
+#endif
+#if PSHM_HAVE_POSIX
+	[PSHM_BACKEND_POSIX] = &pshm__backend_posix,
+#endif
+#if PSHM_HAVE_MMAP
+	[PSHM_BACKEND_MMAP] = &pshm__backend_mmap,
+#endif
+};
+
+/* Probe results: 0 not known yet, 1 usable, 2 never (-ENOTSUP).  A probe
+ * that fails for want of a resource (fds, memory, kernel.shmmni) is not
+ * kept: it says nothing of the next call.  Racing probes agree. */
+static _Atomic int probe_result[PSHM__NBACKENDS];
+
+int pshm__is_backend_value(pshm_backend_t b)
+{
+	return (unsigned)b < PSHM__NBACKENDS;
+}
+
+static pshm_backend_t resolve(pshm_backend_t b)
+{
+	return b == PSHM_BACKEND_DEFAULT ? (pshm_backend_t)PSHM_DEFAULT_BACKEND_ID : b;
+}
+
+int pshm__usable_backend(pshm_backend_t b, const struct pshm__backend_ops **out)
+{
+	if (!pshm__is_backend_value(b))
+		return -EINVAL;
+	b = resolve(b);
+	const struct pshm__backend_ops *ops = backends[b];
+	if (ops == NULL)
+		return -ENOTSUP;
+	int known = atomic_load_explicit(&probe_result[b], memory_order_relaxed);
+	if (known == 0) {
+		int rc = ops->probe == NULL ? 0 : ops->probe();
+		if (rc < 0 && rc != -ENOTSUP)
+			return rc;
+		known = rc == 0 ? 1 : 2;
+		atomic_store_explicit(&probe_result[b], known, memory_order_relaxed);
+	}
+	*out = ops;
+	return known == 1 ? 0 : -ENOTSUP;
+}
+
+PSHM_EXTERN pshm_backend_t pshm_default_backend(void)
+{
+	return (pshm_backend_t)PSHM_DEFAULT_BACKEND_ID;
+}
+
+PSHM_EXTERN const char *pshm_backend_name(pshm_backend_t b)
+{
+	static const char *const names[] = {"default", "sysv", "posix", "mmap"};
+	if (!pshm__is_backend_value(b))
+		return "unknown";
+	return names[resolve(b)];
+}
+
+PSHM_EXTERN int pshm_backend_supported(pshm_backend_t b)
+{
+	const struct pshm__backend_ops *ops;
+	return pshm__usable_backend(b, &ops) == 0;
+}

@@ -1,0 +1,123 @@
+/*
+ * header.c - the segment header: written by pshm_create, judged by every
+ * call that finds a segment by name.  The judgement errs towards "not
+ * ours": only what pshm_create itself can leave behind is half-made, and
+ * anything else is foreign, which no call of libpshm ever removes.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int pshm__header_publish(struct pshm__header *hdr, const char *name, size_t size,
+                         pshm_backend_t backend)
+{
+	/* First, so that even a half-made segment names its creator; the
+	 * namespace before the pid, so that a pid is never without it. */
+	hdr->creator_pidns = pshm__pid_namespace();
+	hdr->creator_pid = (int64_t)getpid();
+	int rc = pshm_mutex_init(&hdr->lock);
+	if (rc < 0)
+		return rc;
+	hdr->version = PSHM__FORMAT_VERSION;
+	hdr->magic = PSHM__MAGIC;
+	hdr->usable_size = size;
+	hdr->backend = (uint32_t)backend;
+	if (name != NULL)
+		memcpy(hdr->name, name, strlen(name)); /* the rest is still zero */
+	atomic_store_explicit(&hdr->state, PSHM__STATE_READY, memory_order_release);
+	return 0;
+}
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+/* Whether each byte of have (n bytes) is zero or the byte of want at its
+ * place: what a field looks like while another process writes it. */
+static int zero_or(const void *have, const void *want, size_t n)
+{
+	const unsigned char *h = have, *w = want;
+	for (size_t i = 0; i < n; i++)
+		if (h[i] != 0 && h[i] != w[i])
+			return 0;
+	return 1;
+}
+
+/* The name field of a half-made segment: zeros, or name's bytes where its
+ * creator has copied them already (NULL: any name, NUL-terminated). */
+static int half_written_name(const char field[PSHM_NAME_MAX + 2], const char *name)
+{
+	if (name == NULL)
+		return field[PSHM_NAME_MAX] == '\0' && field[PSHM_NAME_MAX + 1] == '\0';
+	char want[PSHM_NAME_MAX + 2] = {0};
+	memcpy(want, name, strlen(name));
+	return zero_or(field, want, sizeof(want));
+}
+
+/*
+ * Whether head, copied from an object of len bytes whose state word is 0,
+ * is what pshm_create leaves while it works: a size it makes (whole pages),
+ * each field zero or what it writes there (copied while it writes), and
+ * zeros where it writes none.  The lock's bytes are pthread's own.
+ */
+static int looks_half_made(const struct pshm__head *head, size_t len, const char *name,
+                           pshm_backend_t backend)
+{
+	const struct pshm__header *hdr = &head->u.hdr;
+	const uint64_t magic = PSHM__MAGIC;
+	const uint32_t version = PSHM__FORMAT_VERSION, id = (uint32_t)backend;
+	if (len % pshm__page_size() != 0 || head->have < PSHM__HEADER_SIZE)
+		return 0;
+	if (!zero_or(&hdr->version, &version, sizeof(version)) ||
+	    !zero_or(&hdr->magic, &magic, sizeof(magic)) ||
+	    !zero_or(&hdr->backend, &id, sizeof(id)) || hdr->reserved0 != 0)
+		return 0;
+	if (hdr->usable_size > len - PSHM__HEADER_SIZE || hdr->creator_pid < 0 ||
+	    hdr->creator_pid != (pid_t)hdr->creator_pid)
+		return 0;
+	if (!half_written_name(hdr->name, name) || !all_zero(hdr->reserved1, sizeof(hdr->reserved1)))
+		return 0;
+	size_t after_lock = offsetof(struct pshm__header, lock) + sizeof(hdr->lock);
+	return all_zero(head->u.bytes + after_lock, head->have - after_lock);
+}
+
+int pshm__header_check(const struct pshm__head *head, size_t len, const char *name,
+                       pshm_backend_t backend)
+{
+	if (len == 0)
+		return -EAGAIN; /* made, and not sized yet */
+	if (len < PSHM__HEADER_SIZE || head->have < PSHM__HEADER_SIZE)
+		return PSHM_ENOTPSHM;
+	const struct pshm__header *hdr = &head->u.hdr;
+	/* const-cast: an atomic load does not write, but C11 wants non-const. */
+	uint32_t state = atomic_load_explicit((_Atomic uint32_t *)&hdr->state, memory_order_acquire);
+	if (state == PSHM__STATE_CREATING)
+		return looks_half_made(head, len, name, backend) ? -EAGAIN : PSHM_ENOTPSHM;
+	if (state != PSHM__STATE_READY || hdr->magic != PSHM__MAGIC)
+		return PSHM_ENOTPSHM;
+	if (hdr->version != PSHM__FORMAT_VERSION)
+		return PSHM_EVERSION;
+	if (hdr->usable_size == 0 || hdr->usable_size > len - PSHM__HEADER_SIZE ||
+	    hdr->name[PSHM_NAME_MAX] != '\0')
+		return PSHM_ECORRUPT;
+	if (name != NULL && strcmp(hdr->name, name) != 0)
+		return PSHM_ECOLLISION;
+	return 0;
+}
+
+int pshm__header_accept(const struct pshm__head *head, size_t len, uid_t owner,
+                        const char *name, pshm_backend_t backend, unsigned flags)
+{
+	if (owner != geteuid() && !(flags & PSHM_ANY_OWNER))
+		return PSHM_EOWNER;
+	return pshm__header_check(head, len, name, backend);
+}

@@ -1,0 +1,219 @@
+/*
+ * segment.c - the life of a segment: create, attach, detach, destroy,
+ * remove, and the lock in its header.  Dispatches to the backend tables;
+ * nothing here knows how a backend makes its segments.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* How long pshm_attach waits for a creator to finish its segment. */
+#define PSHM__READY_TIMEOUT_NS (1000L * 1000L * 1000L)
+
+#define PSHM__CREATE_FLAGS (PSHM_NORESERVE | PSHM_PREFAULT | PSHM_HUGEPAGES)
+#define PSHM__ATTACH_FLAGS (PSHM_RDONLY | PSHM_ANY_OWNER | PSHM_PREFAULT)
+
+struct pshm {
+	const struct pshm__backend_ops *ops;
+	struct pshm__map map;
+	size_t size;                   /* usable bytes */
+	int rdonly;                    /* attached PSHM_RDONLY: the header lock is off limits */
+	char name[PSHM_NAME_MAX + 1];  /* "" for anonymous */
+};
+
+static int new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
+                      const struct pshm__map *map, const char *name, int rdonly)
+{
+	pshm_t *shm = calloc(1, sizeof(*shm));
+	if (shm == NULL)
+		return -ENOMEM;
+	shm->ops = ops;
+	shm->map = *map;
+	shm->size = map->usable;
+	shm->rdonly = rdonly;
+	if (name != NULL)
+		memcpy(shm->name, name, strlen(name) + 1);
+	*out = shm;
+	return 0;
+}
+
+PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const pshm_attr_t *attr)
+{
+	struct pshm__settings set;
+	int rc = pshm__read_attr(attr, &set);
+	if (shm == NULL || size == 0 || (name != NULL && !pshm__name_is_valid(name)))
+		return -EINVAL;
+	if (rc < 0)
+		return rc;
+	if (set.flags & ~PSHM__CREATE_FLAGS)
+		return -EINVAL;
+	unsigned how = (set.flags & PSHM_NORESERVE) ? 0 : PSHM__MAKE_RESERVE;
+	size_t page = pshm__page_size();
+	if (set.flags & PSHM_HUGEPAGES) {
+		how |= PSHM__MAKE_HUGE;
+		page = pshm__huge_page_size();
+		if (page == 0)
+			return -ENOTSUP;
+	}
+	size_t len = pshm__mapping_length(size, page);
+	if (len == 0)
+		return -EINVAL;
+
+	struct pshm__map map = {.addr = NULL, .ident = {.id = -1}};
+	rc = name == NULL ? set.ops->create_anon(&map, len, how)
+	                  : set.ops->create_named(&map, name, len, set.mode, how);
+	if (rc < 0)
+		return rc;
+	if (set.flags & PSHM_PREFAULT)
+		rc = pshm__populate(map.addr, map.len, 1);
+	if (rc == 0)
+		rc = pshm__header_publish(map.addr, name, size, set.ops->id);
+	map.usable = size;
+	if (rc == 0)
+		rc = new_handle(shm, set.ops, &map, name, 0);
+	if (rc < 0) {
+		if (name != NULL)
+			set.ops->unlink(name, &map.ident);
+		set.ops->unmap(&map);
+	}
+	return rc;
+}
+
+static long long monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Back off while a creator finishes: 10 us naps at first, then 1 ms ones. */
+static void pause_briefly(unsigned attempt)
+{
+	if (attempt < 16) {
+		struct timespec ts = {0, 10000};
+		nanosleep(&ts, NULL);
+		return;
+	}
+	struct timespec ts = {0, 1000000};
+	nanosleep(&ts, NULL);
+}
+
+PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *attr)
+{
+	struct pshm__settings set;
+	int rc = pshm__read_attr(attr, &set);
+	if (shm == NULL || !pshm__name_is_valid(name))
+		return -EINVAL;
+	if (rc < 0)
+		return rc;
+	if (set.flags & ~PSHM__ATTACH_FLAGS)
+		return -EINVAL;
+
+	struct pshm__map map = {.addr = NULL, .ident = {.id = -1}};
+	long long deadline = monotonic_ns() + PSHM__READY_TIMEOUT_NS;
+	for (unsigned attempt = 0;; attempt++) {
+		rc = set.ops->open_named(&map, name, set.flags & (PSHM_RDONLY | PSHM_ANY_OWNER));
+		if (rc != -EAGAIN)
+			break;
+		if (monotonic_ns() > deadline)
+			return PSHM_ENOTREADY;
+		pause_briefly(attempt);
+	}
+	if (rc < 0)
+		return rc;
+	int rdonly = (set.flags & PSHM_RDONLY) != 0;
+	if (set.flags & PSHM_PREFAULT)
+		rc = pshm__populate(map.addr, map.len, !rdonly);
+	if (rc == 0)
+		rc = new_handle(shm, set.ops, &map, name, rdonly);
+	if (rc < 0)
+		set.ops->unmap(&map);
+	return rc;
+}
+
+PSHM_EXTERN void *pshm_addr(const pshm_t *shm)
+{
+	return shm == NULL ? NULL : (char *)shm->map.addr + PSHM__HEADER_SIZE;
+}
+
+PSHM_EXTERN size_t pshm_size(const pshm_t *shm)
+{
+	return shm == NULL ? 0 : shm->size;
+}
+
+PSHM_EXTERN const char *pshm_name(const pshm_t *shm)
+{
+	return shm == NULL || shm->name[0] == '\0' ? NULL : shm->name;
+}
+
+PSHM_EXTERN pshm_backend_t pshm_backend(const pshm_t *shm)
+{
+	return shm == NULL ? PSHM_BACKEND_DEFAULT : shm->ops->id;
+}
+
+PSHM_EXTERN int pshm_detach(pshm_t *shm)
+{
+	if (shm == NULL)
+		return -EINVAL;
+	int rc = shm->ops->unmap(&shm->map);
+	free(shm);
+	return rc;
+}
+
+PSHM_EXTERN int pshm_destroy(pshm_t *shm)
+{
+	if (shm == NULL)
+		return -EINVAL;
+	/* Only this handle's own object: the name may hold another by now. */
+	int rc = shm->name[0] == '\0' ? 0 : shm->ops->unlink(shm->name, &shm->map.ident);
+	int detached = pshm_detach(shm);
+	return rc < 0 ? rc : detached;
+}
+
+PSHM_EXTERN int pshm_remove(const char *name, const pshm_attr_t *attr)
+{
+	struct pshm__settings set;
+	int rc = pshm__read_name_and_attr(name, attr, &set);
+	return rc < 0 ? rc : set.ops->unlink(name, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The header lock                                                          */
+
+/* Apply a mutex call to shm's header lock, which a read-only mapping
+ * cannot take. */
+static int on_header_lock(pshm_t *shm, int (*call)(pshm_mutex_t *))
+{
+	if (shm == NULL)
+		return -EINVAL;
+	if (shm->rdonly)
+		return -EACCES;
+	return call(&((struct pshm__header *)shm->map.addr)->lock);
+}
+
+PSHM_EXTERN int pshm_lock(pshm_t *shm)
+{
+	return on_header_lock(shm, pshm_mutex_lock);
+}
+
+PSHM_EXTERN int pshm_trylock(pshm_t *shm)
+{
+	return on_header_lock(shm, pshm_mutex_trylock);
+}
+
+PSHM_EXTERN int pshm_unlock(pshm_t *shm)
+{
+	return on_header_lock(shm, pshm_mutex_unlock);
+}
+
+PSHM_EXTERN int pshm_consistent(pshm_t *shm)
+{
+	return on_header_lock(shm, pshm_mutex_consistent);
+}

@@ -1,0 +1,68 @@
+/*
+ * sys.c - the system-call helpers that every other room uses: EINTR
+ * retried, fds close-on-exec, errors as negated errno values.  Built in
+ * every configuration, so that no backend depends on another's file.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+size_t pshm__page_size(void)
+{
+	static _Atomic size_t cached;
+	size_t size = atomic_load_explicit(&cached, memory_order_relaxed);
+	if (size == 0) {
+		long got = sysconf(_SC_PAGESIZE);
+		size = got > 0 ? (size_t)got : 4096;
+		atomic_store_explicit(&cached, size, memory_order_relaxed);
+	}
+	return size;
+}
+
+int pshm__neg_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+int pshm__openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	int fd;
+	do
+		fd = openat(dirfd, path, flags | O_CLOEXEC, mode);
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? pshm__neg_errno() : fd;
+}
+
+ssize_t pshm__pread_head(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return pshm__neg_errno();
+		if (n == 0)
+			break; /* end of file: it is shorter (or just shrank) */
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int pshm__file_size_allowed(size_t len)
+{
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_FSIZE, &limit) < 0)
+		return pshm__neg_errno();
+	if (limit.rlim_cur != RLIM_INFINITY && (uintmax_t)len > (uintmax_t)limit.rlim_cur)
+		return -EFBIG;
+	return 0;
+}

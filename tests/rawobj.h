@@ -1,0 +1,57 @@
+/*
+ * rawobj.h - segments' objects made, mapped and removed by hand, without
+ * libpshm, as a stray program, a crashed creator or an attacker would leave
+ * them.  No Criterion here: the helper program uses these too.
+ */
+#ifndef PSHM_RAWOBJ_H
+#define PSHM_RAWOBJ_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pshm.h>
+
+/*
+ * The segment header, format version 1, as lib/internal.h lays it out.  Tests
+ * pin it here on purpose: segments outlive processes, so changing it is a
+ * format change (a new version), never a silent edit.
+ */
+#define HDR_SIZE 256
+#define HDR_STATE 0          /* uint32: 0 creating, HDR_READY ready */
+#define HDR_VERSION 4        /* uint32 */
+#define HDR_MAGIC 8          /* uint64 */
+#define HDR_USABLE_SIZE 16   /* uint64 */
+#define HDR_CREATOR_PID 24   /* int64 */
+#define HDR_NAME 40          /* char[32] */
+#define HDR_CREATOR_PIDNS 72 /* uint64: 0 in segments of older libpshm */
+#define HDR_READY 0x59444552u
+#define HDR_MAGIC_VALUE UINT64_C(0x315345474d485350)
+
+/* The SysV key libpshm derives from a name (FNV-1a; part of the format). */
+int test_sysv_key(const char *name);
+
+/* Make the backend's object for name by hand, holding exactly len bytes
+ * (SysV: at least len), without libpshm: 0 or a negated errno.  bytes
+ * NULL: len zero bytes. */
+int test_raw_create(pshm_backend_t b, const char *name, const void *bytes, size_t len);
+
+/* Map len bytes of the backend's object for name read-write, by hand; NULL
+ * on failure.  Undo with test_raw_unmap. */
+void *test_raw_map(pshm_backend_t b, const char *name, size_t len);
+void test_raw_unmap(pshm_backend_t b, void *addr, size_t len);
+
+/* Remove by hand what test_raw_create made: 0 or a negated errno. */
+int test_raw_remove(pshm_backend_t b, const char *name);
+
+/* Where the backend's object for name is, as a path in the file system
+ * (POSIX: Linux's /dev/shm); for planting what is not a file there. */
+void test_raw_path(char out[PATH_MAX], pshm_backend_t b, const char *name);
+
+/* The system page size: pshm_create makes objects of whole pages. */
+size_t test_page_size(void);
+
+/* The mmap backend's directory in effect for this process. */
+const char *test_mmap_dir(void);
+
+#endif /* PSHM_RAWOBJ_H */
