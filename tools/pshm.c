@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -84,13 +85,16 @@ static int parse_backend(const char *s, pshm_backend_t *out)
 	return -1;
 }
 
-/* "4096", "64k", "1M", "2G": 0, or -1 if it is not a size. */
+/* "4096", "64k", "1M", "2G": 0, or -1 if it is not a size (strtoull would
+ * take leading blanks and a sign, and wrap a negative number around). */
 static int parse_size(const char *s, size_t *out)
 {
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
 	char *end;
 	errno = 0;
 	unsigned long long n = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || s[0] == '-')
+	if (errno != 0)
 		return -1;
 	unsigned shift = 0;
 	if (*end != '\0') {
@@ -103,6 +107,19 @@ static int parse_size(const char *s, size_t *out)
 	if (n > (SIZE_MAX >> shift))
 		return -1;
 	*out = (size_t)n << shift;
+	return 0;
+}
+
+/* "600", "0640": octal permission bits, 0 to 0777; -1 otherwise. */
+static int parse_mode(const char *s, mode_t *out)
+{
+	if (s[0] == '\0' || strspn(s, "01234567") != strlen(s))
+		return -1;
+	errno = 0;
+	unsigned long mode = strtoul(s, NULL, 8);
+	if (errno != 0 || mode > 0777)
+		return -1;
+	*out = (mode_t)mode;
 	return 0;
 }
 
@@ -152,6 +169,58 @@ static const char *user_name(uid_t uid, char buf[32])
 	return buf;
 }
 
+/* The length of the valid UTF-8 sequence at p (1 for ASCII), or 0 if the
+ * bytes there are not one. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	size_t n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+	         : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	for (size_t k = 1; k < n; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	/* No overlong forms, surrogates or code points past U+10FFFF. */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+/* s as a JSON string: quotes, backslashes and control characters
+ * escaped, valid UTF-8 kept, and any other byte as U+FFFD, so that the
+ * output is valid JSON whatever bytes a name holds. */
+static void print_json_string(const char *s)
+{
+	putchar('"');
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p != '\0') {
+		size_t n = utf8_sequence(p);
+		if (n > 1) {
+			fwrite(p, 1, n, stdout);
+			p += n;
+			continue;
+		}
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else if (*p < 0x80)
+			putchar(*p);
+		else
+			fputs("\\ufffd", stdout);
+		p++;
+	}
+	putchar('"');
+}
+
+/* A JSON member "key": "value", after a comma unless it is the first. */
+static void print_json_member(const char *key, const char *value)
+{
+	printf("%s\"%s\": ", strcmp(key, "name") == 0 ? "" : ", ", key);
+	print_json_string(value);
+}
+
 static void print_json(const char *name, const pshm_info_t *i, int *first)
 {
 	char alive[8], attached[16], who[32];
@@ -161,22 +230,29 @@ static void print_json(const char *name, const pshm_info_t *i, int *first)
 		snprintf(attached, sizeof(attached), "null");
 	else
 		snprintf(attached, sizeof(attached), "%d", i->attached);
-	/* Names are [A-Za-z0-9._-] and user names come from passwd: nothing
-	 * to escape but a stray quote or backslash in the latter. */
-	const char *user = user_name(i->owner, who);
-	printf("%s\n  {\"name\": \"%s\", \"backend\": \"%s\", \"state\": \"%s\", \"size\": %zu, "
-	       "\"object_size\": %zu, \"owner\": %ld, \"owner_name\": \"",
-	       *first ? "" : ",", name, pshm_backend_name(i->backend), state_name(i->state), i->size,
-	       i->object_size, (long)i->owner);
-	for (const char *p = user; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			putchar('\\');
-		putchar(*p);
-	}
-	printf("\", \"mode\": \"%04o\", \"creator_pid\": %ld, \"creator_alive\": %s, "
+	printf("%s\n  {", *first ? "" : ",");
+	print_json_member("name", name);
+	print_json_member("backend", pshm_backend_name(i->backend));
+	print_json_member("state", state_name(i->state));
+	printf(", \"size\": %zu, \"object_size\": %zu, \"owner\": %ld", i->size, i->object_size,
+	       (long)i->owner);
+	print_json_member("owner_name", user_name(i->owner, who));
+	printf(", \"mode\": \"%04o\", \"creator_pid\": %ld, \"creator_alive\": %s, "
 	       "\"attached\": %s, \"age\": %lld, \"orphaned\": %s}",
 	       (unsigned)i->mode, (long)i->creator_pid, alive, attached, i->age,
 	       i->orphaned ? "true" : "false");
+	*first = 0;
+}
+
+/* A segment that cannot be inspected (another user's, say), in JSON. */
+static void print_json_unknown(const char *name, pshm_backend_t b, int rc, int *first)
+{
+	printf("%s\n  {", *first ? "" : ",");
+	print_json_member("name", name);
+	print_json_member("backend", pshm_backend_name(b));
+	print_json_member("state", "unknown");
+	print_json_member("error", pshm_strerror(rc));
+	putchar('}');
 	*first = 0;
 }
 
@@ -193,6 +269,14 @@ static void print_row(const char *name, const pshm_info_t *i)
 	       state_name(i->state), i->orphaned ? " orphaned" : "");
 }
 
+/* A segment that cannot be inspected, as ipcs shows what it cannot read:
+ * listed, and marked. */
+static void print_row_unknown(const char *name, pshm_backend_t b, int rc)
+{
+	printf("%-30s %-6s %12s %-10s %4s %8s %-5s %8s unknown (%s)\n", name, pshm_backend_name(b), "-",
+	       "-", "-", "-", "-", "-", pshm_strerror(rc));
+}
+
 static void print_info(const char *name, const pshm_info_t *i)
 {
 	char who[32];
@@ -207,7 +291,8 @@ static void print_info(const char *name, const pshm_info_t *i)
 	       user_name(i->owner, who), (unsigned)i->mode);
 	if (i->creator_pid > 0)
 		printf("creator:      %ld (%s)\n", (long)i->creator_pid,
-		       i->creator_alive ? "alive" : "dead");
+		       i->creator_alive < 0 ? "not known whether alive"
+		       : i->creator_alive ? "alive" : "dead");
 	else
 		printf("creator:      unknown\n");
 	if (i->attached >= 0)
@@ -227,8 +312,6 @@ struct walk {
 	pshm_backend_t backend;
 	int first;  /* JSON: no comma before the next object */
 	int errors; /* names that could not be described or removed */
-	char *const *only; /* clean: the names asked for; NULL: all */
-	int nonly;
 };
 
 static int list_one(const char *name, void *arg)
@@ -239,6 +322,13 @@ static int list_one(const char *name, void *arg)
 	int rc = pshm_stat(name, &attr, &info);
 	if (rc == -ENOENT)
 		return 0; /* gone since it was listed */
+	if (rc == -EACCES || rc == -EPERM) {
+		if (w->o->json)
+			print_json_unknown(name, w->backend, rc, &w->first);
+		else
+			print_row_unknown(name, w->backend, rc);
+		return 0;
+	}
 	if (rc < 0) {
 		w->errors++;
 		failed(pshm_backend_name(w->backend), name, rc);
@@ -348,47 +438,72 @@ static int cmd_rm(const struct options *o, const char *name)
 	return status;
 }
 
-static int clean_one(const char *name, void *arg)
+/* Clean name on w's backend if it is an orphan: 1 if the backend has the
+ * name (whatever became of it), 0 if not.  A segment that cannot be
+ * inspected (another user's) is left alone, as one in use is. */
+static int clean_name(struct walk *w, const char *name)
 {
-	struct walk *w = arg;
-	if (w->only != NULL) {
-		int asked = 0;
-		for (int i = 0; i < w->nonly && !asked; i++)
-			asked = strcmp(w->only[i], name) == 0;
-		if (!asked)
-			return 0;
-	}
 	pshm_attr_t attr = attr_for(w->backend);
 	pshm_info_t info;
 	int rc = pshm_stat(name, &attr, &info);
-	if (rc == -ENOENT || (rc == 0 && !info.orphaned))
+	if (rc == -ENOENT)
 		return 0;
+	if (rc == -EACCES || rc == -EPERM || (rc == 0 && !info.orphaned))
+		return 1;
 	if (rc == 0 && !w->o->dry_run)
 		rc = pshm_remove_orphan(name, &attr);
 	if (rc == -EBUSY || rc == -ENOENT)
-		return 0; /* taken up, or removed, since pshm_stat looked */
+		return 1; /* taken up, or removed, since pshm_stat looked */
 	if (rc < 0) {
 		w->errors++;
 		failed(pshm_backend_name(w->backend), name, rc);
-		return 0;
+		return 1;
 	}
-	const char *what = w->o->dry_run ? "would remove" : "removed";
 	if (w->o->json) {
-		printf("%s\n  {\"name\": \"%s\", \"backend\": \"%s\", \"%s\": true}", w->first ? "" : ",",
-		       name, pshm_backend_name(w->backend), w->o->dry_run ? "would_remove" : "removed");
+		printf("%s\n  {", w->first ? "" : ",");
+		print_json_member("name", name);
+		print_json_member("backend", pshm_backend_name(w->backend));
+		printf(", \"%s\": true}", w->o->dry_run ? "would_remove" : "removed");
 		w->first = 0;
 	} else {
-		printf("%s %s:%s\n", what, pshm_backend_name(w->backend), name);
+		printf("%s %s:%s\n", w->o->dry_run ? "would remove" : "removed",
+		       pshm_backend_name(w->backend), name);
 	}
+	return 1;
+}
+
+static int clean_listed(const char *name, void *arg)
+{
+	clean_name(arg, name);
 	return 0;
+}
+
+/* Clean the names asked for, looked up on each backend by name (a SysV
+ * segment that is half-made has no name to be listed by). */
+static int clean_named(const struct options *o, struct walk *w, char *const *names, int nnames)
+{
+	pshm_backend_t backends[NBACKENDS];
+	size_t n = chosen_backends(o, backends);
+	int status = 0;
+	for (int k = 0; k < nnames; k++) {
+		int found = 0;
+		for (size_t i = 0; i < n; i++) {
+			w->backend = backends[i];
+			found += clean_name(w, names[k]);
+		}
+		if (!found)
+			status = failed(NULL, names[k], -ENOENT);
+	}
+	return w->errors ? EXIT_FAILED : status;
 }
 
 static int cmd_clean(const struct options *o, char *const *names, int nnames)
 {
-	struct walk w = {.o = o, .first = 1, .only = nnames > 0 ? names : NULL, .nonly = nnames};
+	struct walk w = {.o = o, .first = 1};
 	if (o->json)
 		printf("[");
-	int status = walk_segments(o, &w, clean_one);
+	int status = nnames > 0 ? clean_named(o, &w, names, nnames)
+	                        : walk_segments(o, &w, clean_listed);
 	if (o->json)
 		printf("%s]\n", w.first ? "" : "\n");
 	return status;
@@ -405,8 +520,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "+b:jnm:hV", longs, NULL)) != -1) {
-		char *end;
+	/* Options anywhere on the line, as git and ip take them ("--" ends
+	 * them, for a name that starts with '-'). */
+	while ((c = getopt_long(argc, argv, "b:jnm:hV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (parse_backend(optarg, &o->backend) < 0)
@@ -419,9 +535,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->dry_run = 1;
 			break;
 		case 'm':
-			errno = 0;
-			o->mode = (mode_t)strtoul(optarg, &end, 8);
-			if (errno != 0 || *end != '\0' || end == optarg || o->mode > 0777)
+			if (parse_mode(optarg, &o->mode) < 0)
 				return usage_error("not an octal mode", optarg);
 			break;
 		case 'h':
