@@ -1,12 +1,14 @@
 /*
  * test-api.c - the parts of the API that do not depend on a backend:
- * backend names and selection, error descriptions, attributes, and the
- * accessors' answers for a NULL handle.
+ * backend names and selection (a backend first used in a shortage is not
+ * written off), error descriptions, attributes, and the accessors' answers
+ * for a NULL handle.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <pshm.h>
@@ -165,4 +167,19 @@ Test(handle, calls_refuse_null_arguments)
 	cr_assert_eq(pshm_attach(&shm, NULL, NULL), -EINVAL);
 	cr_assert_eq(pshm_remove(NULL, NULL), -EINVAL);
 	cr_assert_null(shm);
+}
+
+/* The first use of a backend in a process, during a shortage of fds, says
+ * so (-EMFILE), and the backend works once fds are free again: a shortage
+ * is not "not supported" for the life of the process. */
+BACKEND_TEST(limits, a_first_use_out_of_fds_is_emfile_and_not_remembered)
+{
+	char out[64];
+	const char *args[] = {pshm_backend_name(backend), "unused", "first-use", NULL};
+	int status = test_run_helper(args, out, sizeof(out));
+	cr_assert_eq(status, 0, "%s", out);
+	int first = 1, then = 1;
+	cr_assert_eq(sscanf(out, "first=%d then=%d", &first, &then), 2, "%s", out);
+	cr_expect(first == 0 || first == -EMFILE, "first use: %s", pshm_strerror(first));
+	cr_expect_eq(then, 0, "with fds free again: %s", pshm_strerror(then));
 }

@@ -236,18 +236,3 @@ BACKEND_TEST(limits, a_segment_over_the_file_size_limit_is_efbig_not_sigxfsz)
 		cr_expect_eq(left, -ENOENT, "a failed create left its name");
 	}
 }
-
-/* The first use of a backend in a process, during a shortage of fds, says
- * so (-EMFILE), and the backend works once fds are free again: a shortage
- * is not "not supported" for the life of the process. */
-BACKEND_TEST(limits, a_first_use_out_of_fds_is_emfile_and_not_remembered)
-{
-	char out[64];
-	const char *args[] = {pshm_backend_name(backend), "unused", "first-use", NULL};
-	int status = test_run_helper(args, out, sizeof(out));
-	cr_assert_eq(status, 0, "%s", out);
-	int first = 1, then = 1;
-	cr_assert_eq(sscanf(out, "first=%d then=%d", &first, &then), 2, "%s", out);
-	cr_expect(first == 0 || first == -EMFILE, "first use: %s", pshm_strerror(first));
-	cr_expect_eq(then, 0, "with fds free again: %s", pshm_strerror(then));
-}
