@@ -48,6 +48,8 @@ PSHM_EXTERN const char *pshm_backend_name(pshm_backend_t b);
 /*
  * pshm_backend_supported - 1 if backend b is compiled in and usable on this
  * system right now, else 0.  PSHM_BACKEND_DEFAULT asks about the default.
+ * A backend that cannot be tried now for want of a resource (fds, memory)
+ * is asked again next time.
  */
 PSHM_EXTERN int pshm_backend_supported(pshm_backend_t b);
 
@@ -191,8 +193,9 @@ typedef struct pshm pshm_t; /* opaque */
  * Errors: -EINVAL (shm NULL, bad name, size 0 or larger than can be mapped,
  * uninitialized attr, PSHM_RDONLY), -ENOTSUP (backend not supported),
  * -EEXIST (name taken), PSHM_ECOLLISION (SysV key held by another name),
- * -ENOMEM/-ENOSPC (out of memory or over a system limit), -EACCES, and other
- * negated errno values from the system.
+ * -ENOMEM/-ENOSPC (out of memory or over a system limit), -EFBIG (a POSIX or
+ * mmap segment over RLIMIT_FSIZE), -EACCES, -EMFILE, and other negated
+ * errno values from the system.
  */
 PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size,
                             const pshm_attr_t *attr);
@@ -201,6 +204,10 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size,
  * pshm_attach - attach the existing named segment of the backend that attr
  * selects; its size comes from the segment.  Waits briefly for a creator that
  * has not finished; never hands back a half-made segment.
+ *
+ * Whatever else is under the name (another program's object, or a FIFO,
+ * socket, directory or symbolic link another user planted) is PSHM_ENOTPSHM:
+ * it is opened without blocking and its header read, not mapped, first.
  *
  * Errors: -EINVAL (shm or name NULL, bad name, bad attr), -ENOTSUP, -ENOENT
  * (no such segment), -EACCES (mode forbids it), PSHM_ENOTPSHM, PSHM_EVERSION,
@@ -231,9 +238,11 @@ PSHM_EXTERN int pshm_detach(pshm_t *shm);
 /*
  * pshm_destroy - remove the segment's name, so that no later pshm_attach
  * finds it, then detach.  Processes still attached keep working on it until
- * they detach.  For an anonymous segment it is pshm_detach.  The handle is
- * freed even when an error is returned (-ENOENT: somebody removed the name
- * first).  -EINVAL if shm is NULL.
+ * they detach.  For an anonymous segment it is pshm_detach.  Only this
+ * segment's name is removed: -ENOENT if somebody removed it first, even if
+ * the name now holds another segment (left alone).  An mmap segment's file
+ * is removed from the directory it was made or attached in.  The handle is
+ * freed even when an error is returned.  -EINVAL if shm is NULL.
  */
 PSHM_EXTERN int pshm_destroy(pshm_t *shm);
 
@@ -277,11 +286,15 @@ typedef struct pshm_info {
  * without attaching it and whatever state it is in (half-made or foreign
  * objects included).  The caller must be able to read the object.
  *
- * A segment is orphaned when nothing uses it any more: its creator is dead
- * (or, for a half-made one, unknown and the object over 10 seconds old) and
- * no process has it mapped.  Attachments are counted by the kernel for SysV
- * and, on Linux, from /proc for the POSIX and mmap backends; where they
- * cannot be counted (attached is -1), a segment is never called orphaned.
+ * Half-made is only what pshm_create leaves while it works; anything else
+ * under the name is foreign.  A segment is orphaned when nothing uses it any
+ * more: its creator is dead (or, for a half-made one that names no creator,
+ * the object is over 10 seconds old) and no process has it mapped.
+ * Attachments are counted by the kernel for SysV and, on Linux, from /proc
+ * for the POSIX and mmap backends; where they cannot be counted (attached
+ * -1: a process that cannot be inspected, a caller in a container) a
+ * segment is never called orphaned.  A creator in another PID namespace is
+ * neither alive nor dead (creator_alive -1).
  *
  * Errors: -EINVAL (bad name, NULL info, bad attr), -ENOTSUP, -ENOENT,
  * -EACCES.
@@ -298,7 +311,8 @@ PSHM_EXTERN int pshm_stat(const char *name, const pshm_attr_t *attr, pshm_info_t
  * and go while it runs: fn may find one gone.
  *
  * Errors: -EINVAL (fn NULL, bad attr), -ENOTSUP (the backend, or listing
- * on this system), -EACCES, PSHM_EUNSAFE.
+ * on this system), -ENOTDIR (mmap: no segment directory), -EACCES,
+ * PSHM_EUNSAFE.
  */
 PSHM_EXTERN int pshm_list(const pshm_attr_t *attr, int (*fn)(const char *name, void *arg),
                           void *arg);
@@ -307,7 +321,9 @@ PSHM_EXTERN int pshm_list(const pshm_attr_t *attr, int (*fn)(const char *name, v
  * pshm_remove_orphan - remove the named segment if pshm_stat() calls it
  * orphaned: the clean-up for segments left by crashed programs.  -EBUSY if
  * it is in use (or might be); -EPERM for a foreign object, which it never
- * removes; otherwise as pshm_stat() and pshm_remove().
+ * removes; -ENOENT if the name no longer holds the object judged (it is
+ * the object judged that is removed, never a newer one); otherwise as
+ * pshm_stat() and pshm_remove().
  */
 PSHM_EXTERN int pshm_remove_orphan(const char *name, const pshm_attr_t *attr);
 
@@ -388,8 +404,9 @@ PSHM_EXTERN int pshm_mutex_unlock(pshm_mutex_t *m);
 /*
  * pshm_mutex_consistent - after a lock call returned PSHM_EOWNERDEAD and the
  * data it guards is repaired, mark m usable again; then unlock it as usual.
- * -EINVAL if m is NULL, not initialized, or not in the owner-died state held
- * by the caller; -ENOTSUP where mutexes are not robust.
+ * Only the thread that got PSHM_EOWNERDEAD may: -EPERM for any other.
+ * -EINVAL if m is NULL, not initialized, or not in the owner-died state;
+ * -ENOTSUP where mutexes are not robust.
  */
 PSHM_EXTERN int pshm_mutex_consistent(pshm_mutex_t *m);
 
@@ -415,7 +432,8 @@ PSHM_EXTERN int pshm_cond_init(pshm_cond_t *c);
 
 /*
  * pshm_cond_wait - unlock m (held by the caller), sleep until c is signalled,
- * then lock m again.  Returns 0, or what locking m again returned
+ * then lock m again.  A cancellation point: a thread cancelled while it
+ * waits holds m again before its cleanup handlers run.  Returns 0, or what locking m again returned
  * (PSHM_EOWNERDEAD: m is held and needs repair; PSHM_ENOTRECOVERABLE: m is
  * not held).  -EPERM: the caller does not hold m (nothing waited).  -EINVAL:
  * c or m NULL or not initialized.

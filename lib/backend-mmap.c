@@ -186,6 +186,15 @@ static int mmap_list(int (*fn)(const char *name, void *arg), void *arg)
 	return pshm__list_dir(dirfd, MMAP_FILE_PREFIX, fn, arg);
 }
 
+/* 0 if file in dirfd is only's object, -ENOENT if it is another's now. */
+static int is_object(int dirfd, const char *file, const struct pshm__ident *only)
+{
+	struct stat st;
+	if (fstatat(dirfd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return pshm__neg_errno();
+	return st.st_dev == only->dev && st.st_ino == only->ino ? 0 : -ENOENT;
+}
+
 /* Remove name from the directory only names (NULL: the one in effect), if
  * the file there is only's; the window between the check and the removal
  * is as short as POSIX allows. */
@@ -195,12 +204,8 @@ static int mmap_unlink(const char *name, const struct pshm__ident *only)
 	int rc = open_place(&p, only != NULL ? only->dir : NULL, name);
 	if (rc < 0)
 		return rc;
-	struct stat st;
-	if (only != NULL && fstatat(p.dirfd, p.file, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		rc = pshm__neg_errno();
-	else if (only != NULL && (st.st_dev != only->dev || st.st_ino != only->ino))
-		rc = -ENOENT; /* the name holds another object now */
-	else if (unlinkat(p.dirfd, p.file, 0) < 0)
+	rc = only != NULL ? is_object(p.dirfd, p.file, only) : 0;
+	if (rc == 0 && unlinkat(p.dirfd, p.file, 0) < 0)
 		rc = pshm__neg_errno();
 	close(p.dirfd);
 	return rc;

@@ -59,7 +59,7 @@ static int half_written_name(const char field[PSHM_NAME_MAX + 2], const char *na
 	if (name == NULL)
 		return field[PSHM_NAME_MAX] == '\0' && field[PSHM_NAME_MAX + 1] == '\0';
 	char want[PSHM_NAME_MAX + 2] = {0};
-	memcpy(want, name, strlen(name));
+	memcpy(want, name, strlen(name) + 1); /* names are checked: it fits */
 	return zero_or(field, want, sizeof(want));
 }
 

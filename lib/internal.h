@@ -12,6 +12,7 @@
 #ifndef PSHM_INTERNAL_H
 #define PSHM_INTERNAL_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -310,8 +311,14 @@ size_t pshm__page_size(void);
  * system has none that libpshm knows how to ask for (read once). */
 size_t pshm__huge_page_size(void);
 
-/* Negated errno for the last failed call; never 0 (-EIO if errno was 0). */
-int pshm__neg_errno(void);
+/* Negated errno for the last failed call; never 0 (-EIO if errno was 0 or
+ * out of range).
+ * Inline, so that every caller (and its analysis) sees it is negative. */
+static inline int pshm__neg_errno(void)
+{
+	int err = errno;
+	return err > 0 && err < 4096 ? -err : -EIO;
+}
 
 /* openat(2) retried on EINTR, always O_CLOEXEC; the fd or a negative code.
  * dirfd AT_FDCWD for a path. */

@@ -70,8 +70,8 @@ static struct pshm__mutex *mutex_of(pshm_mutex_t *m)
  * holds cannot mark the others consistent (-EPERM).
  */
 #define PSHM__REPAIRS_MAX 16
-static _Thread_local struct {
-	const struct pshm__mutex *mx;
+static _Thread_local struct repair {
+	const struct pshm__mutex *held;
 	pid_t pid;
 } repairs[PSHM__REPAIRS_MAX];
 
@@ -80,7 +80,7 @@ static int repair_slot(const struct pshm__mutex *mx)
 {
 	pid_t self = mx != NULL ? getpid() : 0;
 	for (int i = 0; i < PSHM__REPAIRS_MAX; i++)
-		if (repairs[i].mx == mx && (mx == NULL || repairs[i].pid == self))
+		if (repairs[i].held == mx && (mx == NULL || repairs[i].pid == self))
 			return i;
 	return -1;
 }
@@ -89,7 +89,7 @@ static void note_repair(const struct pshm__mutex *mx)
 {
 	int i = repair_slot(mx) >= 0 ? -1 : repair_slot(NULL);
 	if (i >= 0) {
-		repairs[i].mx = mx;
+		repairs[i].held = mx;
 		repairs[i].pid = getpid();
 	}
 }
@@ -98,7 +98,7 @@ static void forget_repair(const struct pshm__mutex *mx)
 {
 	int i = repair_slot(mx);
 	if (i >= 0)
-		repairs[i].mx = NULL;
+		repairs[i].held = NULL;
 }
 
 /* The result of a pthread lock call on mx, as a libpshm code.  (Without

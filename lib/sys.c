@@ -27,11 +27,6 @@ size_t pshm__page_size(void)
 	return size;
 }
 
-int pshm__neg_errno(void)
-{
-	return errno > 0 ? -errno : -EIO;
-}
-
 int pshm__openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	int fd;

@@ -33,6 +33,9 @@ static int futex_wait_cancellable(_Atomic uint32_t *word, uint32_t expected,
                                   const struct timespec *deadline)
 {
 	int type;
+	/* Asynchronous for the one system call, as glibc's LIBC_CANCEL_ASYNC
+	 * did: nothing else runs while it is on. */
+	// NOLINTNEXTLINE(cert-pos47-c)
 	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
 	long rc = futex(word, FUTEX_WAIT_BITSET, expected, deadline, FUTEX_BITSET_MATCH_ANY);
 	int err = errno;

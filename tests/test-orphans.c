@@ -427,16 +427,23 @@ static int cleaner_as(void *arg)
 }
 
 /* Take every fd but spare, then run the cleaner: at every count of spare
- * fds, a call fails or keeps the segment; never "orphaned". */
+ * fds, a call fails or keeps the segment; never "orphaned".  (The limit is
+ * lowered to be quick; valgrind, which keeps fds of its own, may refuse.) */
 static int cleaner_short_of_fds(void *arg)
 {
 	const struct watched *w = arg;
+	pshm_backend_supported(w->backend); /* probed while fds are free */
 	struct rlimit lim = {64, 64};
-	if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+	setrlimit(RLIMIT_NOFILE, &lim);
+	if (getrlimit(RLIMIT_NOFILE, &lim) < 0 || lim.rlim_cur > 65536)
 		return 9;
-	for (int spare = 0; spare < 8; spare++) {
-		int fds[64], n = 0;
-		while (n < 64 && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+	int *fds = calloc(lim.rlim_cur, sizeof(int));
+	if (fds == NULL)
+		return 8;
+	int failed = 0;
+	for (int spare = 0; spare < 8 && !failed; spare++) {
+		int n = 0;
+		while ((rlim_t)n < lim.rlim_cur && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
 			n++;
 		for (int i = 0; i < spare && n > 0; i++)
 			close(fds[--n]);
@@ -449,9 +456,10 @@ static int cleaner_short_of_fds(void *arg)
 		while (n > 0)
 			close(fds[--n]);
 		if ((rc == 0 && info.orphaned) || removed == 0)
-			return 10 + spare;
+			failed = 10 + spare;
 	}
-	return 0;
+	free(fds);
+	return failed;
 }
 
 /* A segment whose creator died, attached by a live process; the cleaner
