@@ -30,6 +30,13 @@ static int file_mode(const char *dir, const char *name)
 	return lstat(path, &st) < 0 ? -1 : (int)(st.st_mode & 07777);
 }
 
+static int count_names(const char *name, void *arg)
+{
+	(void)name;
+	(void)arg;
+	return 0;
+}
+
 static pshm_attr_t mmap_attr(void)
 {
 	pshm_attr_t attr;
@@ -101,6 +108,8 @@ Test(mmap, a_relative_or_missing_directory_is_refused)
 	shm = NULL;
 	cr_assert_eq(pshm_create(&shm, name, 64, &attr), -ENOTDIR);
 	cr_assert_eq(pshm_attach(&shm, name, &attr), -ENOENT);
+	int listed = pshm_list(&attr, count_names, NULL);
+	cr_assert_eq(listed, -ENOTDIR, "pshm_list: %s", pshm_strerror(listed));
 	cr_assert_null(shm);
 	cr_assert_eq(unsetenv("PSHM_MMAP_DIR"), 0);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -487,6 +488,8 @@ static void expect_kept(pshm_backend_t b, int as_nobody, int undumpable,
 	}
 	cr_assert_eq(attached, 0, "the user could not attach (%d)", user_status);
 	cr_assert_eq(user_status, 0);
+	if (kept == 30 || kept == 31)
+		cr_skip_test("no PID or mount namespace here (%d)", kept);
 	cr_assert_eq(kept, 0, "the cleaner judged a segment in use orphaned (%d)", kept);
 	cr_assert_eq(removed, 0, "the segment in use was removed");
 }
@@ -593,6 +596,33 @@ BACKEND_TEST(orphans, a_creator_in_another_pid_namespace_is_not_judged_dead)
 	cr_expect_eq(info.creator_alive, -1, "alive or dead cannot be told from here");
 	cr_expect_eq(info.orphaned, 0);
 	cr_expect_eq(removed, -EBUSY, "the segment of a live creator was removed");
+}
+
+/* A cleaner in a container: pid 1 of a new PID namespace, with its own
+ * /proc, sharing /dev/shm (and SysV) with the host.  Exit 0 if it kept
+ * the segment. */
+static int clean_from_container(void *arg)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", "/proc", "proc", 0, NULL) < 0)
+		return 31;
+	return clean_kept_it(arg);
+}
+
+static int enter_container(void *arg)
+{
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+		return 30;
+	return test_wait(test_fork(clean_from_container, arg));
+}
+
+/* The creator died on the host and a host process has the segment mapped:
+ * a cleaner in the container sees neither, and must keep it. */
+BACKEND_TEST(orphans, a_cleaner_in_a_container_keeps_what_the_host_uses)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root, to make PID and mount namespaces");
+	expect_kept(backend, 0, 0, enter_container);
 }
 
 /* ------------------------------------------------------------------------ */
