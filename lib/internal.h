@@ -2,12 +2,14 @@
  * internal.h - what the core, the backends and the helpers share.  Not
  * installed.
  *
- * Three layers, each calling only the ones below it: the core (pshm.c,
- * inspect.c, sync.c) validates arguments, owns the handle and dispatches
- * through a backend's ops table; a backend (backend-*.c, fd-segment.c) makes,
- * finds, maps and removes the kernel object; the helpers (header.c, sys.c,
- * mappers-*.c, wait-*.c, populate.c, hugepages.c) know the header format,
- * the system calls and the other processes.
+ * Three layers, each calling only the ones below it: the core (segment.c,
+ * inspect.c, attr.c, backends.c, error.c) validates arguments, owns the
+ * handle and dispatches through a backend's ops table; a backend
+ * (backend-*.c, fd-segment.c) makes, finds, maps and removes the kernel
+ * object; the helpers (header.c, sys.c, mappers-*.c, populate.c,
+ * hugepages.c) know the header format, the system calls and the other
+ * processes.  Synchronization (mutex.c, cond.c, over wait-*.c) stands
+ * apart: the public calls, and the header's lock that header.c sets up.
  */
 #ifndef PSHM_INTERNAL_H
 #define PSHM_INTERNAL_H
@@ -327,6 +329,9 @@ int pshm__openat(int dirfd, const char *path, int flags, mode_t mode);
 /* Read up to len bytes at offset 0 of fd, retrying EINTR and short reads:
  * the count read (less at end of file), or a negative code. */
 ssize_t pshm__pread_head(int fd, void *buf, size_t len);
+
+/* The time ms milliseconds from now on clock, normalized. */
+struct timespec pshm__deadline_after(clockid_t clock, long ms);
 
 /* 0 if a file may grow to len bytes here, -EFBIG if RLIMIT_FSIZE forbids
  * it (the kernel would kill the process with SIGXFSZ). */

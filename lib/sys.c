@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -60,4 +61,17 @@ int pshm__file_size_allowed(size_t len)
 	if (limit.rlim_cur != RLIM_INFINITY && (uintmax_t)len > (uintmax_t)limit.rlim_cur)
 		return -EFBIG;
 	return 0;
+}
+
+struct timespec pshm__deadline_after(clockid_t clock, long ms)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
 }

@@ -1,7 +1,6 @@
 /*
- * sync.c - process-shared mutexes (robust pthread mutexes where the platform
- * has them) and condition variables (a sequence word slept on with
- * pshm__wait, so that a waiter that dies leaves nothing behind).
+ * mutex.c - process-shared mutexes: robust pthread mutexes where the
+ * platform has them, with the repair protocol of a dead owner kept whole.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -17,7 +16,6 @@
 #include "internal.h"
 
 #define PSHM__MUTEX_MAGIC 0x78746d70u /* "pmtx": pshm_mutex_init ran */
-#define PSHM__COND_MAGIC 0x646e6370u  /* "pcnd": pshm_cond_init ran */
 
 /*
  * health mirrors the robust mutex's state for the calls that glibc gets
@@ -33,25 +31,8 @@ struct pshm__mutex {
 	pthread_mutex_t mutex;
 };
 
-/*
- * seq changes with every signal: a waiter reads it before unlocking the
- * mutex and sleeps only while it is unchanged, so no signal slips between
- * its check and its sleep.  waiters lets a signal with nobody asleep skip the
- * system call; one left high by a dead waiter only costs a wasted wake.
- */
-struct pshm__cond {
-	_Atomic uint32_t magic;
-	_Atomic uint32_t seq;
-	_Atomic uint32_t waiters;
-};
-
 _Static_assert(sizeof(struct pshm__mutex) <= sizeof(pshm_mutex_t), "pshm_mutex_t too small");
 _Static_assert(alignof(struct pshm__mutex) <= alignof(pshm_mutex_t), "pshm_mutex_t misaligned");
-_Static_assert(sizeof(struct pshm__cond) <= sizeof(pshm_cond_t), "pshm_cond_t too small");
-_Static_assert(alignof(struct pshm__cond) <= alignof(pshm_cond_t), "pshm_cond_t misaligned");
-
-/* ------------------------------------------------------------------------ */
-/* Mutexes                                                                  */
 
 /* The mutex behind m, or NULL when m is NULL or was never initialized. */
 static struct pshm__mutex *mutex_of(pshm_mutex_t *m)
@@ -178,20 +159,6 @@ PSHM_EXTERN int pshm_mutex_trylock(pshm_mutex_t *m)
 	return lock_result(mx, err == EDEADLK ? EBUSY : err);
 }
 
-/* now + ms on clock, normalized. */
-static struct timespec deadline_after(clockid_t clock, long ms)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 PSHM_EXTERN int pshm_mutex_timedlock(pshm_mutex_t *m, long timeout_ms)
 {
 	struct pshm__mutex *mx = mutex_of(m);
@@ -200,7 +167,7 @@ PSHM_EXTERN int pshm_mutex_timedlock(pshm_mutex_t *m, long timeout_ms)
 		return rc;
 	if (timeout_ms < 0)
 		return -EINVAL;
-	struct timespec deadline = deadline_after(CLOCK_REALTIME, timeout_ms);
+	struct timespec deadline = pshm__deadline_after(CLOCK_REALTIME, timeout_ms);
 	return lock_result(mx, pthread_mutex_timedlock(&mx->mutex, &deadline));
 }
 
@@ -260,108 +227,4 @@ PSHM_EXTERN int pshm_mutex_destroy(pshm_mutex_t *m)
 	}
 	atomic_store_explicit(&mx->magic, 0, memory_order_relaxed);
 	return -pthread_mutex_destroy(&mx->mutex);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Condition variables                                                      */
-
-static struct pshm__cond *cond_of(pshm_cond_t *c)
-{
-	struct pshm__cond *cv = (struct pshm__cond *)(void *)c;
-	if (cv == NULL || atomic_load_explicit(&cv->magic, memory_order_acquire) != PSHM__COND_MAGIC)
-		return NULL;
-	return cv;
-}
-
-PSHM_EXTERN int pshm_cond_init(pshm_cond_t *c)
-{
-	struct pshm__cond *cv = (struct pshm__cond *)(void *)c;
-	if (cv == NULL)
-		return -EINVAL;
-	atomic_store_explicit(&cv->seq, 0, memory_order_relaxed);
-	atomic_store_explicit(&cv->waiters, 0, memory_order_relaxed);
-	atomic_store_explicit(&cv->magic, PSHM__COND_MAGIC, memory_order_release);
-	return 0;
-}
-
-/* A waiter cancelled in its sleep ends as pthread_cond_wait's does: no
- * longer counted, and holding the mutex again before the caller's own
- * cleanup handlers run. */
-struct waiting {
-	struct pshm__cond *cv;
-	pshm_mutex_t *m;
-};
-
-static void cancelled_while_waiting(void *arg)
-{
-	const struct waiting *w = arg;
-	atomic_fetch_sub(&w->cv->waiters, 1);
-	pshm_mutex_lock(w->m); /* PSHM_EOWNERDEAD: held all the same */
-}
-
-static int cond_wait_until(pshm_cond_t *c, pshm_mutex_t *m, const struct timespec *deadline)
-{
-	struct pshm__cond *cv = cond_of(c);
-	struct pshm__mutex *mx = mutex_of(m);
-	if (cv == NULL || mx == NULL)
-		return -EINVAL;
-	/* Registered and sampled while m is held: a signal after this point,
-	 * even one sent before we sleep, changes seq and so ends the sleep. */
-	atomic_fetch_add(&cv->waiters, 1);
-	uint32_t seen = atomic_load(&cv->seq);
-	int rc = unlock(mx);
-	if (rc < 0) {
-		atomic_fetch_sub(&cv->waiters, 1);
-		return rc;
-	}
-	struct waiting w = {cv, m};
-	pthread_cleanup_push(cancelled_while_waiting, &w);
-	rc = pshm__wait(&cv->seq, seen, deadline); /* a cancellation point */
-	pthread_cleanup_pop(0);
-	atomic_fetch_sub(&cv->waiters, 1);
-	int locked = pshm_mutex_lock(m);
-	return locked != 0 ? locked : rc;
-}
-
-PSHM_EXTERN int pshm_cond_wait(pshm_cond_t *c, pshm_mutex_t *m)
-{
-	return cond_wait_until(c, m, NULL);
-}
-
-PSHM_EXTERN int pshm_cond_timedwait(pshm_cond_t *c, pshm_mutex_t *m, long timeout_ms)
-{
-	if (timeout_ms < 0)
-		return -EINVAL;
-	struct timespec deadline = deadline_after(CLOCK_MONOTONIC, timeout_ms);
-	return cond_wait_until(c, m, &deadline);
-}
-
-static int cond_wake(pshm_cond_t *c, int all)
-{
-	struct pshm__cond *cv = cond_of(c);
-	if (cv == NULL)
-		return -EINVAL;
-	atomic_fetch_add(&cv->seq, 1);
-	if (atomic_load(&cv->waiters) != 0)
-		pshm__wake(&cv->seq, all);
-	return 0;
-}
-
-PSHM_EXTERN int pshm_cond_signal(pshm_cond_t *c)
-{
-	return cond_wake(c, 0);
-}
-
-PSHM_EXTERN int pshm_cond_broadcast(pshm_cond_t *c)
-{
-	return cond_wake(c, 1);
-}
-
-PSHM_EXTERN int pshm_cond_destroy(pshm_cond_t *c)
-{
-	struct pshm__cond *cv = cond_of(c);
-	if (cv == NULL)
-		return -EINVAL;
-	atomic_store_explicit(&cv->magic, 0, memory_order_relaxed);
-	return 0;
 }
