@@ -1,5 +1,5 @@
 /*
- * access.c - experiment 1, the seed's: is memory in a segment as fast as
+ * access.c - experiment 1, the one libpshm grew from: is memory in a segment as fast as
  * private memory?  Traverse 1M ints in a private array and in a segment of
  * every backend, in the parent and in 8 forked children at once; then sweep
  * 256 MiB for reading and for writing.  Baseline: private malloc memory in

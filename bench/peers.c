@@ -1,14 +1,14 @@
 /*
  * peers.c - libpshm against what a user would pick instead, in one run:
  * Apache APR (apr_shm), OSSP mm (mm_core), Boost.Interprocess, Python's
- * multiprocessing.shared_memory and the seed's Python program (array, dict,
+ * multiprocessing.shared_memory and the Python program libpshm grew from (array, dict,
  * Manager list, shared ctypes).  Every row, libpshm's and private memory's
  * included, is a separate program run the same way (bench/peer.h, and
  * bench/seed.py for Python), so that none is favoured by running inside
  * this one.  A peer that was not built (its library was not installed when
  * ./configure ran) is reported as skipped.
  *
- * Cases: the seed's traversal of 1M ints in the parent and in 8 children
+ * Cases: the original experiment's traversal of 1M ints in the parent and in 8 children
  * (baseline: private malloc memory), and the life of a 4 KiB and a 64 MiB
  * segment, named and anonymous (baseline: libpshm's default backend without
  * the page reservation, which no peer makes).
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 {
 	int smoke = bench_smoke(argc, argv);
 	bench_dir_of(argv[0]);
-	struct bench_table *t = bench_table_new("peers", "Peers: the seed's traversals and a "
+	struct bench_table *t = bench_table_new("peers", "Peers: the original traversals and a "
 	                                        "segment's life", "ms or us, see case", 1);
 	access_cases(t, smoke);
 	lifecycle_cases(t, smoke);

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""seed.py - the seed's Python program, ported to Python 3, and Python's
+"""seed.py - the Python program libpshm grew from (the "seed"), ported to
+Python 3, and Python's
 multiprocessing.shared_memory, for bench/peers.
 
-The seed compared ways of sharing a million ints between a parent and 8
+It compared ways of sharing a million ints between a parent and 8
 children: a plain array, a dict, a Manager list and shared ctypes, each
 summed in the parent and in 8 children at once.  This program keeps those
 and adds multiprocessing.shared_memory, the stdlib's segment.  It prints
@@ -11,7 +12,7 @@ what bench/peers collects (bench/harness.h, bench_collect):
     seed.py access INTS TRAVERSALS RUNS   KEY<TAB>LABEL<TAB>ms per traversal
     seed.py lifecycle BYTES CYCLES RUNS   KEY<TAB>LABEL<TAB>us per cycle
 
-Children are multiprocessing processes (the fork start method, as the seed
+Children are multiprocessing processes (the fork start method, as the original
 had on Linux), so that Manager proxies reconnect in each child.
 """
 

@@ -1,5 +1,5 @@
 /*
- * seedwork.c - the seed's workload; see seedwork.h.
+ * seedwork.c - the workload libpshm grew from ("seed"); see seedwork.h.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "seedwork.h"

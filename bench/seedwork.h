@@ -1,5 +1,7 @@
 /*
- * seedwork.h - the seed's workload, shared by bench/access and every peer
+ * seedwork.h - the workload of the experiment libpshm grew from (the
+ * "seed": 1M ints summed in a parent and in 8 children at once), shared by
+ * bench/access and every peer
  * program so that all of them run the very same loops: fill an array of
  * ints, sum it in the calling process, and sum it in several forked
  * children at once.  C, and usable from C++ (the Boost.Interprocess peer).

@@ -1,5 +1,5 @@
 /*
- * demo.c - the seed scenario, on every backend libpshm has here: a parent
+ * demo.c - the experiment libpshm grew from, on every backend libpshm has here: a parent
  * fills an anonymous segment with 1M ints, 8 forked children each read all
  * of it, and everyone says what they saw and how long it took.  A private
  * malloc'd array is traversed the same way, as the baseline.

@@ -116,13 +116,10 @@ static int posix_create_anon(struct pshm__map *map, size_t len, unsigned how)
 	int fd = huge ? open_unnamed_huge() : open_unnamed(&in_tmpfs);
 	if (fd < 0)
 		return fd;
-	int reserve = (how & PSHM__MAKE_RESERVE) != 0;
 	/* A memfd cannot run out of file system, only of memory, and then the
 	 * OOM killer comes, not SIGBUS: reserving would only fill memory now.
 	 * Nobody can open it by name, so its mode does not matter either. */
-	enum pshm__reserve what = !in_tmpfs ? PSHM__RESERVE_NOTHING
-	                          : reserve ? PSHM__RESERVE_ALL
-	                                    : PSHM__RESERVE_HEADER;
+	enum pshm__reserve what = in_tmpfs ? pshm__reserve_for(how) : PSHM__RESERVE_NOTHING;
 	int rc = pshm__fd_init_map(fd, len, what, map);
 	close(fd);
 	return rc;

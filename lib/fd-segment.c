@@ -64,6 +64,11 @@ static int note_identity(int fd, struct pshm__map *map)
 	return 0;
 }
 
+enum pshm__reserve pshm__reserve_for(unsigned how)
+{
+	return (how & PSHM__MAKE_RESERVE) ? PSHM__RESERVE_ALL : PSHM__RESERVE_HEADER;
+}
+
 int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct pshm__map *map)
 {
 	off_t length = (off_t)len;
@@ -91,9 +96,7 @@ int pshm__fd_init_named(int fd, mode_t mode, size_t len, unsigned how, struct ps
 	if (fchmod(fd, mode) < 0)
 		return pshm__neg_errno();
 	int rc = note_identity(fd, map);
-	enum pshm__reserve what =
-	    (how & PSHM__MAKE_RESERVE) ? PSHM__RESERVE_ALL : PSHM__RESERVE_HEADER;
-	return rc < 0 ? rc : pshm__fd_init_map(fd, len, what, map);
+	return rc < 0 ? rc : pshm__fd_init_map(fd, len, pshm__reserve_for(how), map);
 }
 
 /* The state word of the file open on fd, read on its own. */

@@ -161,20 +161,20 @@ struct pshm__ident {
 	dev_t dev; /* a file's device and inode */
 	ino_t ino;
 	char *dir; /* mmap: the directory it was found in (malloc'd, freed by
-	              xUnmap); NULL: the directory in effect now */
+	              unmap); NULL: the directory in effect now */
 };
 
 /* A mapped segment as a backend sees it. */
 struct pshm__map {
 	void *addr;    /* start of the mapping, where the header is */
 	size_t len;    /* length of the mapping */
-	uid_t owner;   /* the kernel object's owner (set by xOpenNamed) */
-	size_t usable; /* usable bytes, from the header checked by xOpenNamed
+	uid_t owner;   /* the kernel object's owner (set by open_named) */
+	size_t usable; /* usable bytes, from the header checked by open_named
 	                  (the mapping is not read: its file may shrink) */
 	struct pshm__ident ident;
 };
 
-/* A segment's kernel object as xStat describes it, without mapping it. */
+/* A segment's kernel object as the stat slot describes it, without mapping it. */
 struct pshm__object {
 	uid_t owner;
 	mode_t mode;
@@ -198,44 +198,44 @@ struct pshm__object {
 struct pshm__backend_ops {
 	pshm_backend_t id;
 
-	/* xProbe: 0 if the backend works here now; -ENOTSUP if it never will
+	/* probe: 0 if the backend works here now; -ENOTSUP if it never will
 	 * (the answer is kept); another code if not now (asked again next
 	 * time).  NULL = always works. */
 	int (*probe)(void);
 
-	/* xCreateAnon: map len zeroed bytes, shared with later children and
+	/* create_anon: map len zeroed bytes, shared with later children and
 	 * gone when the last of them unmaps or exits.  how: PSHM__MAKE_*. */
 	int (*create_anon)(struct pshm__map *map, size_t len, unsigned how);
 
-	/* xCreateNamed: create name exclusively (-EEXIST) with exactly mode,
+	/* create_named: create name exclusively (-EEXIST) with exactly mode,
 	 * len zeroed bytes, and map it read-write; how as above. */
 	int (*create_named)(struct pshm__map *map, const char *name, size_t len, mode_t mode,
 	                    unsigned how);
 
-	/* xOpenNamed: map the whole existing segment name (-ENOENT) once
+	/* open_named: map the whole existing segment name (-ENOENT) once
 	 * pshm__header_accept (flags: PSHM_RDONLY, PSHM_ANY_OWNER) takes it;
 	 * -EAGAIN while it is half-made. */
 	int (*open_named)(struct pshm__map *map, const char *name, unsigned flags);
 
-	/* xStat: what the kernel knows of name's object and its first bytes. */
+	/* stat: what the kernel knows of name's object and its first bytes. */
 	int (*stat)(const char *name, struct pshm__object *obj);
 
-	/* xList: call fn for every name that may be a segment of this backend
+	/* list: call fn for every name that may be a segment of this backend
 	 * (the core checks the names); fn's nonzero value stops it and is
 	 * returned.  NULL: this backend cannot list. */
 	int (*list)(int (*fn)(const char *name, void *arg), void *arg);
 
-	/* xUnmap: undo a create/open mapping in this process. */
+	/* unmap: undo a create/open mapping in this process. */
 	int (*unmap)(struct pshm__map *map);
 
-	/* xUnlink: remove name so no later open finds it.  only NULL
+	/* unlink: remove name so no later open finds it.  only NULL
 	 * (pshm_remove): whatever segment is there; else only the object only
 	 * identifies (pshm_destroy, pshm_remove_orphan), -ENOENT if the name
 	 * now holds another. */
 	int (*unlink)(const char *name, const struct pshm__ident *only);
 };
 
-/* How xCreateAnon and xCreateNamed make a segment. */
+/* How create_anon and create_named make a segment. */
 #define PSHM__MAKE_RESERVE 0x1u /* allocate the memory now where the backend
                                    could otherwise fail later (SIGBUS) */
 #define PSHM__MAKE_HUGE 0x2u    /* back it with huge pages (len is a multiple
@@ -257,6 +257,10 @@ enum pshm__reserve {
 	PSHM__RESERVE_ALL,
 };
 
+/* What a file in a file system that can fill up reserves, as how
+ * (PSHM__MAKE_*) says. */
+enum pshm__reserve pshm__reserve_for(unsigned how);
+
 /* Set fd's mode exactly (the umask trimmed what open() got), then
  * pshm__fd_init_map with what how says to reserve. */
 int pshm__fd_init_named(int fd, mode_t mode, size_t len, unsigned how, struct pshm__map *map);
@@ -265,11 +269,11 @@ int pshm__fd_init_named(int fd, mode_t mode, size_t len, unsigned how, struct ps
  * -EFBIG over RLIMIT_FSIZE (where the kernel would raise SIGXFSZ). */
 int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct pshm__map *map);
 
-/* xOpenNamed for name's object open on fd (rdonly as flags say). */
+/* The open_named slot for name's object open on fd (rdonly as flags say). */
 int pshm__fd_open_existing(int fd, const char *name, pshm_backend_t backend, unsigned flags,
                            struct pshm__map *map);
 
-/* xStat for an object open on fd (non-blocking). */
+/* The stat slot for an object open on fd (non-blocking). */
 int pshm__fd_stat(int fd, struct pshm__object *obj);
 
 /* What the kernel says of an object, from its stat (or lstat: a symbolic
@@ -289,7 +293,7 @@ int pshm__fd_open_error(int rc);
 int pshm__list_dir(int dirfd, const char *prefix, int (*fn)(const char *name, void *arg),
                    void *arg);
 
-/* munmap map (for the xUnmap slot). */
+/* munmap map (for the unmap slot). */
 int pshm__fd_unmap(struct pshm__map *map);
 
 /* ------------------------------------------------------------------------ */

@@ -235,11 +235,11 @@ BACKEND_TEST(orphans, a_creator_killed_at_any_moment_leaves_nothing_attach_takes
 {
 	/* Each half-made leftover costs attach its 1 s wait for the creator:
 	 * a dozen moments per backend, spread over the whole of a create. */
-	srand((unsigned)getpid());
+	unsigned seed = (unsigned)getpid();
 	for (int i = 0; i < 12; i++) {
 		char name[PSHM_NAME_MAX + 1];
 		test_name(name, "killed");
-		kill_during_create(backend, name, rand() % 3000);
+		kill_during_create(backend, name, rand_r(&seed) % 3000);
 	}
 }
 

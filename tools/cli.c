@@ -1,5 +1,5 @@
 /*
- * pshm.c - the pshm command: see, make and clean up libpshm segments of
+ * cli.c - the pshm command: see, make and clean up libpshm segments of
  * every backend, as ipcs and ipcrm do for SysV alone.  pshm(1) is its
  * manual.
  *
