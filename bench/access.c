@@ -1,6 +1,6 @@
 /*
- * access.c - experiment 1, the one libpshm grew from: is memory in a segment as fast as
- * private memory?  Traverse 1M ints in a private array and in a segment of
+ * access.c - experiment 1, the one libpshm grew from: is memory in a
+ * segment as fast as private memory?  Traverse 1M ints in a private array and in a segment of
  * every backend, in the parent and in 8 forked children at once; then sweep
  * 256 MiB for reading and for writing.  Baseline: private malloc memory in
  * the same run.  Pages are touched before timing (first touch is
@@ -49,104 +49,132 @@ static pshm_t *segment(pshm_backend_t b, size_t size)
 	return shm;
 }
 
-int main(int argc, char **argv)
+/* What is measured of each kind of memory, a group of rows each. */
+enum { PARENT, CHILDREN, READ, WRITE, CASES };
+
+/* One kind of memory: private (no handles) or a backend's segments. */
+struct memory {
+	int *ints;             /* n ints to traverse */
+	unsigned char *sweep;  /* bytes to sweep */
+	pshm_t *ints_seg, *sweep_seg;
+	struct bench_sample sample[CASES];
+};
+
+/* The sizes of a run. */
+struct sizes {
+	size_t n, sweep;
+	int runs, traversals;
+};
+
+static void label(struct memory *m, const char *name)
 {
-	int smoke = bench_smoke(argc, argv);
-	size_t n = smoke ? 1u << 16 : 1u << 20;
-	size_t sweep = smoke ? (size_t)1 << 20 : (size_t)256 << 20;
-	int runs = bench_runs(smoke, 15), traversals = smoke ? 2 : 50;
-	static const pshm_backend_t backends[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX,
-	                                          PSHM_BACKEND_MMAP};
+	for (int c = 0; c < CASES; c++)
+		m->sample[c] = (struct bench_sample){.label = name};
+}
 
-	struct bench_table *t = bench_table_new("access", "Access: traversals and sweeps",
-	                                        "ms", 1);
-	char parent_group[64], children_group[64];
-	snprintf(parent_group, sizeof(parent_group), "%zuK ints, parent", n >> 10);
-	snprintf(children_group, sizeof(children_group), "%zuK ints, %d children at once", n >> 10,
-	         SEED_CHILDREN);
-
-	int *private = malloc(n * sizeof(int));
-	unsigned char *private_sweep = malloc(sweep);
-	if (private == NULL || private_sweep == NULL) {
+/* Private memory, filled: 0, or -1 if there is none. */
+static int private_memory(struct memory *m, const struct sizes *z)
+{
+	label(m, "private malloc");
+	m->ints = malloc(z->n * sizeof(int));
+	m->sweep = malloc(z->sweep);
+	if (m->ints == NULL || m->sweep == NULL) {
 		perror("access: malloc");
-		free(private);
-		free(private_sweep);
-		return 1;
+		return -1;
 	}
-	seed_fill(private, n);
-	memset(private_sweep, 1, sweep);
+	seed_fill(m->ints, z->n);
+	memset(m->sweep, 1, z->sweep);
+	return 0;
+}
 
-	struct bench_sample base_parent = {.label = "private malloc"};
-	struct bench_sample base_children = {.label = "private malloc"};
-	struct bench_sample base_read = {.label = "private malloc"};
-	struct bench_sample base_write = {.label = "private malloc"};
-	struct bench_sample seg_parent[3], seg_children[3], seg_read[3], seg_write[3];
-	pshm_t *segs[3] = {NULL}, *sweeps[3] = {NULL};
-	for (int b = 0; b < 3; b++) {
-		seg_parent[b] = seg_children[b] = seg_read[b] = seg_write[b] =
-		    (struct bench_sample){.label = pshm_backend_name(backends[b])};
-		if (!pshm_backend_supported(backends[b]))
-			continue;
-		segs[b] = segment(backends[b], n * sizeof(int));
-		sweeps[b] = segment(backends[b], sweep);
-		if (segs[b] != NULL)
-			seed_fill(pshm_addr(segs[b]), n);
-		if (sweeps[b] != NULL)
-			memset(pshm_addr(sweeps[b]), 1, sweep);
+/* Backend b's segments, filled; left empty where the backend is missing. */
+static void segment_memory(struct memory *m, pshm_backend_t b, const struct sizes *z)
+{
+	label(m, pshm_backend_name(b));
+	if (!pshm_backend_supported(b))
+		return;
+	m->ints_seg = segment(b, z->n * sizeof(int));
+	m->sweep_seg = segment(b, z->sweep);
+	if (m->ints_seg != NULL) {
+		m->ints = pshm_addr(m->ints_seg);
+		seed_fill(m->ints, z->n);
 	}
+	if (m->sweep_seg != NULL) {
+		m->sweep = pshm_addr(m->sweep_seg);
+		memset(m->sweep, 1, z->sweep);
+	}
+}
 
-	/* Interleave the variants run by run, so that drift in the machine's
-	 * speed hits them all alike.  The sweeps come first: after a fork the
-	 * parent's private pages are copy-on-write, and the first write to
-	 * each would fault, which would measure fork, not memory. */
-	for (int r = 0; r < runs; r++) {
-		bench_add(&base_read, sweep_ms(private_sweep, sweep, 0));
-		bench_add(&base_write, sweep_ms(private_sweep, sweep, 1));
-		for (int b = 0; b < 3; b++) {
-			if (sweeps[b] != NULL) {
-				bench_add(&seg_read[b], sweep_ms(pshm_addr(sweeps[b]), sweep, 0));
-				bench_add(&seg_write[b], sweep_ms(pshm_addr(sweeps[b]), sweep, 1));
+/*
+ * Every kind, interleaved run by run, so that drift in the machine's speed
+ * hits them all alike.  The sweeps come first: after a fork the parent's
+ * private pages are copy-on-write, and the first write to each would fault,
+ * which would measure fork, not memory.
+ */
+static void measure(struct memory *ms, int count, const struct sizes *z)
+{
+	for (int r = 0; r < z->runs; r++)
+		for (struct memory *m = ms; m < ms + count; m++)
+			if (m->sweep != NULL) {
+				bench_add(&m->sample[READ], sweep_ms(m->sweep, z->sweep, 0));
+				bench_add(&m->sample[WRITE], sweep_ms(m->sweep, z->sweep, 1));
 			}
-		}
-	}
-	for (int r = 0; r < runs; r++) {
-		bench_add(&base_parent, seed_traversal_ms(private, n, traversals));
-		bench_add(&base_children, seed_children_ms(private, n, traversals));
-		for (int b = 0; b < 3; b++) {
-			if (segs[b] != NULL) {
-				const int *a = pshm_addr(segs[b]);
-				bench_add(&seg_parent[b], seed_traversal_ms(a, n, traversals));
-				bench_add(&seg_children[b], seed_children_ms(a, n, traversals));
+	for (int r = 0; r < z->runs; r++)
+		for (struct memory *m = ms; m < ms + count; m++)
+			if (m->ints != NULL) {
+				bench_add(&m->sample[PARENT], seed_traversal_ms(m->ints, z->n, z->traversals));
+				bench_add(&m->sample[CHILDREN], seed_children_ms(m->ints, z->n, z->traversals));
 			}
-		}
-	}
+}
 
-	char read_group[64], write_group[64];
-	snprintf(read_group, sizeof(read_group), "%zu MiB read sweep", sweep >> 20);
-	snprintf(write_group, sizeof(write_group), "%zu MiB write sweep", sweep >> 20);
-	const char *groups[4] = {parent_group, children_group, read_group, write_group};
-	struct bench_sample *bases[4] = {&base_parent, &base_children, &base_read, &base_write};
-	struct bench_sample *segsamples[4] = {seg_parent, seg_children, seg_read, seg_write};
-	for (int g = 0; g < 4; g++) {
-		bench_table_row(t, groups[g], bases[g]);
-		for (int b = 0; b < 3; b++) {
-			if (segsamples[g][b].n > 0)
-				bench_table_row(t, groups[g], &segsamples[g][b]);
-			else
-				bench_table_skip(t, groups[g], pshm_backend_name(backends[b]),
-				                 "backend not available");
-		}
+/* A case's rows: the baseline (ms[0]), then each backend's or its skip. */
+static void case_rows(struct bench_table *t, const char *group, struct memory *ms, int count,
+                      int c)
+{
+	for (struct memory *m = ms; m < ms + count; m++) {
+		if (m == ms || m->sample[c].n > 0)
+			bench_table_row(t, group, &m->sample[c]);
+		else
+			bench_table_skip(t, group, m->sample[c].label, "backend not available");
 	}
+}
+
+static void report(struct memory *ms, int count, const struct sizes *z)
+{
+	struct bench_table *t = bench_table_new("access", "Access: traversals and sweeps", "ms", 1);
+	char groups[CASES][64];
+	snprintf(groups[PARENT], 64, "%zuK ints, parent", z->n >> 10);
+	snprintf(groups[CHILDREN], 64, "%zuK ints, %d children at once", z->n >> 10, SEED_CHILDREN);
+	snprintf(groups[READ], 64, "%zu MiB read sweep", z->sweep >> 20);
+	snprintf(groups[WRITE], 64, "%zu MiB write sweep", z->sweep >> 20);
+	for (int c = 0; c < CASES; c++)
+		case_rows(t, groups[c], ms, count, c);
 	bench_table_finish(t, "Each traversal sums the ints; a child's figure is the median of its "
 	                      "traversals, and the run's figure the median over the children. "
 	                      "Goal: every segment >= 0.98x private.");
-	for (int b = 0; b < 3; b++) {
-		if (segs[b] != NULL)
-			pshm_destroy(segs[b]);
-		if (sweeps[b] != NULL)
-			pshm_destroy(sweeps[b]);
+}
+
+int main(int argc, char **argv)
+{
+	int smoke = bench_smoke(argc, argv);
+	struct sizes z = {smoke ? 1u << 16 : 1u << 20, smoke ? (size_t)1 << 20 : (size_t)256 << 20,
+	                  bench_runs(smoke, 15), smoke ? 2 : 50};
+	/* [0] private memory, the baseline; then one per backend, by value. */
+	struct memory ms[PSHM_BACKEND_MAX] = {{0}};
+	int rc = private_memory(&ms[0], &z);
+	for (pshm_backend_t b = PSHM_BACKEND_SYSV; rc == 0 && b < PSHM_BACKEND_MAX; b++)
+		segment_memory(&ms[b], b, &z);
+	if (rc == 0) {
+		measure(ms, PSHM_BACKEND_MAX, &z);
+		report(ms, PSHM_BACKEND_MAX, &z);
 	}
-	free(private);
-	free(private_sweep);
-	return 0;
+	for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++) {
+		if (ms[b].ints_seg != NULL)
+			pshm_destroy(ms[b].ints_seg);
+		if (ms[b].sweep_seg != NULL)
+			pshm_destroy(ms[b].sweep_seg);
+	}
+	free(ms[0].ints);
+	free(ms[0].sweep);
+	return rc == 0 ? 0 : 1;
 }

@@ -21,7 +21,7 @@
 
 /* At most: five private or raw mappings, and five variants of each of the
  * three backends. */
-#define VARIANTS (5 + 3 * 5)
+#define VARIANTS (5 + (PSHM_BACKEND_MAX - 1) * 5)
 
 /* One way of making the region: returns its first byte (NULL on error) and
  * sets *undo for release(). */
@@ -143,91 +143,105 @@ static int thp_allows_madvise(const char *setting)
 	       strstr(setting, "[force]") != NULL;
 }
 
-int main(int argc, char **argv)
+/* What this machine allows, read once: the variants and the skips. */
+struct machine {
+	size_t len;          /* bytes made and touched */
+	char thp[256];       /* transparent_hugepage/enabled */
+	char shmem_thp[256]; /* ... and shmem_enabled */
+	int private_huge, shared_huge;
+	size_t huge_page, hugetlb; /* free hugetlb bytes */
+	size_t hugetlb_needed;     /* for a segment: its header takes a page more */
+};
+
+static void read_machine(struct machine *m, size_t len)
 {
-	int smoke = bench_smoke(argc, argv);
-	size_t len = smoke ? (size_t)8 << 20 : (size_t)1 << 30;
-	int runs = bench_runs(smoke, 7);
-	page_size = (size_t)sysconf(_SC_PAGESIZE);
+	m->len = len;
+	read_line("/sys/kernel/mm/transparent_hugepage/enabled", m->thp, sizeof(m->thp));
+	read_line("/sys/kernel/mm/transparent_hugepage/shmem_enabled", m->shmem_thp,
+	          sizeof(m->shmem_thp));
+	m->private_huge = thp_allows_madvise(m->thp);
+	m->shared_huge = thp_allows_madvise(m->shmem_thp);
+	m->hugetlb = hugetlb_free(&m->huge_page);
+	m->hugetlb_needed = len + m->huge_page;
+}
 
-	char thp[256], shmem_thp[256];
-	read_line("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
-	read_line("/sys/kernel/mm/transparent_hugepage/shmem_enabled", shmem_thp, sizeof(shmem_thp));
-
-	struct variant vs[VARIANTS];
+/* Private memory, and the kernel's shared memory before libpshm adds
+ * anything; how many went into vs. */
+static int private_variants(const struct machine *m, struct variant *vs)
+{
 	int n = 0;
 	vs[n++] = (struct variant){.label = "private anonymous mmap"};
 	vs[n++] = (struct variant){.label = "private, MAP_POPULATE", .flags = MAP_POPULATE};
-	int private_huge = thp_allows_madvise(thp);
-	if (private_huge)
+	if (m->private_huge)
 		vs[n++] = (struct variant){.label = "private, MADV_HUGEPAGE", .huge = 1};
-	size_t huge_page;
-	size_t hugetlb = hugetlb_free(&huge_page);
 #ifdef MAP_HUGETLB
-	if (hugetlb >= len)
+	if (m->hugetlb >= m->len)
 		vs[n++] = (struct variant){.label = "private, MAP_HUGETLB", .flags = MAP_HUGETLB};
 #endif
-	/* What the kernel's shared memory costs before libpshm adds anything. */
 	vs[n++] = (struct variant){.label = "raw shared anonymous mmap", .shared = 1};
-	static const pshm_backend_t backends[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX,
-	                                          PSHM_BACKEND_MMAP};
-	int shared_huge = thp_allows_madvise(shmem_thp);
-	static char labels[3][5][64];
-	size_t hugetlb_needed = len + huge_page; /* the header takes one more page */
-	for (int b = 0; b < 3; b++) {
-		if (!pshm_backend_supported(backends[b]))
+	return n;
+}
+
+/* Every backend's segments, as far as the machine allows; how many went
+ * into vs. */
+static int segment_variants(const struct machine *m, struct variant *vs)
+{
+	static char labels[PSHM_BACKEND_MAX][5][64];
+	int n = 0;
+	for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++) {
+		if (!pshm_backend_supported(b))
 			continue;
-		const char *name = pshm_backend_name(backends[b]);
+		const char *name = pshm_backend_name(b);
 		snprintf(labels[b][0], 64, "%s", name);
 		snprintf(labels[b][1], 64, "%s, PSHM_NORESERVE", name);
 		snprintf(labels[b][2], 64, "%s, PSHM_PREFAULT", name);
 		snprintf(labels[b][3], 64, "%s, NORESERVE + MADV_HUGEPAGE", name);
 		snprintf(labels[b][4], 64, "%s anonymous, PSHM_HUGEPAGES", name);
-		vs[n++] = (struct variant){.label = labels[b][0], .backend = backends[b]};
-		vs[n++] = (struct variant){.label = labels[b][1], .backend = backends[b],
-		                           .flags = PSHM_NORESERVE};
-		vs[n++] = (struct variant){.label = labels[b][2], .backend = backends[b],
-		                           .flags = PSHM_PREFAULT};
-		if (shared_huge)
-			vs[n++] = (struct variant){.label = labels[b][3], .backend = backends[b],
+		vs[n++] = (struct variant){.label = labels[b][0], .backend = b};
+		vs[n++] = (struct variant){.label = labels[b][1], .backend = b, .flags = PSHM_NORESERVE};
+		vs[n++] = (struct variant){.label = labels[b][2], .backend = b, .flags = PSHM_PREFAULT};
+		if (m->shared_huge)
+			vs[n++] = (struct variant){.label = labels[b][3], .backend = b,
 			                           .flags = PSHM_NORESERVE, .huge = 1};
-		if (hugetlb >= hugetlb_needed)
-			vs[n++] = (struct variant){.label = labels[b][4], .backend = backends[b],
+		if (m->hugetlb >= m->hugetlb_needed)
+			vs[n++] = (struct variant){.label = labels[b][4], .backend = b,
 			                           .flags = PSHM_HUGEPAGES, .anonymous = 1};
 	}
-	for (int i = 0; i < n; i++)
-		vs[i].make.label = vs[i].touch.label = vs[i].total.label = vs[i].label;
+	return n;
+}
 
-	/* Interleaved run by run, so that drift in the machine hits all alike. */
-	for (int r = 0; r < runs; r++)
-		for (int i = 0; i < n; i++)
-			if (run_once(&vs[i], len) < 0)
-				return 1;
+/* The rows of what this machine does not allow, and why. */
+static void skipped_rows(struct bench_table *t, const char *group, const struct machine *m)
+{
+	char why[320];
+	if (!m->private_huge) {
+		snprintf(why, sizeof(why), "transparent huge pages are off (%s)", m->thp);
+		bench_table_skip(t, group, "private, MADV_HUGEPAGE", why);
+	}
+	if (m->hugetlb < m->hugetlb_needed) {
+		snprintf(why, sizeof(why), "%zu MiB of hugetlb pages free (vm.nr_hugepages)",
+		         m->hugetlb >> 20);
+		if (m->hugetlb < m->len)
+			bench_table_skip(t, group, "private, MAP_HUGETLB", why);
+		bench_table_skip(t, group, "segments with PSHM_HUGEPAGES", why);
+	}
+	if (!m->shared_huge) {
+		snprintf(why, sizeof(why), "shmem transparent huge pages are off (shmem_enabled: %s)",
+		         m->shmem_thp[0] != '\0' ? m->shmem_thp : "not found");
+		bench_table_skip(t, group, "segments with MADV_HUGEPAGE", why);
+	}
+}
 
+static void report(const struct machine *m, const struct variant *vs, int n)
+{
 	struct bench_table *t = bench_table_new("firsttouch", "First touch: page faults", "ms", 1);
 	char total[64], make[64], touch[64];
-	snprintf(total, sizeof(total), "%zu MiB: make + touch every page", len >> 20);
-	snprintf(make, sizeof(make), "%zu MiB: make", len >> 20);
-	snprintf(touch, sizeof(touch), "%zu MiB: touch every page", len >> 20);
+	snprintf(total, sizeof(total), "%zu MiB: make + touch every page", m->len >> 20);
+	snprintf(make, sizeof(make), "%zu MiB: make", m->len >> 20);
+	snprintf(touch, sizeof(touch), "%zu MiB: touch every page", m->len >> 20);
 	for (int i = 0; i < n; i++)
 		bench_table_row(t, total, &vs[i].total);
-	char why[320];
-	if (!private_huge) {
-		snprintf(why, sizeof(why), "transparent huge pages are off (%s)", thp);
-		bench_table_skip(t, total, "private, MADV_HUGEPAGE", why);
-	}
-	if (hugetlb < hugetlb_needed) {
-		snprintf(why, sizeof(why), "%zu MiB of hugetlb pages free (vm.nr_hugepages)",
-		         hugetlb >> 20);
-		if (hugetlb < len)
-			bench_table_skip(t, total, "private, MAP_HUGETLB", why);
-		bench_table_skip(t, total, "segments with PSHM_HUGEPAGES", why);
-	}
-	if (!shared_huge) {
-		snprintf(why, sizeof(why), "shmem transparent huge pages are off (shmem_enabled: %s)",
-		         shmem_thp[0] != '\0' ? shmem_thp : "not found");
-		bench_table_skip(t, total, "segments with MADV_HUGEPAGE", why);
-	}
+	skipped_rows(t, total, m);
 	for (int i = 0; i < n; i++)
 		bench_table_row(t, make, &vs[i].make);
 	for (int i = 0; i < n; i++)
@@ -240,5 +254,27 @@ int main(int argc, char **argv)
 	       "what the kernel's shared memory costs before libpshm adds anything. Huge pages for segments are the "
 	       "caller's madvise(MADV_HUGEPAGE) on pshm_addr() (transparent huge pages), or "
 	       "PSHM_HUGEPAGES (hugetlb pages set aside with vm.nr_hugepages).");
+}
+
+int main(int argc, char **argv)
+{
+	int smoke = bench_smoke(argc, argv);
+	int runs = bench_runs(smoke, 7);
+	page_size = (size_t)sysconf(_SC_PAGESIZE);
+	struct machine m;
+	read_machine(&m, smoke ? (size_t)8 << 20 : (size_t)1 << 30);
+
+	struct variant vs[VARIANTS];
+	int n = private_variants(&m, vs);
+	n += segment_variants(&m, vs + n);
+	for (int i = 0; i < n; i++)
+		vs[i].make.label = vs[i].touch.label = vs[i].total.label = vs[i].label;
+
+	/* Interleaved run by run, so that drift in the machine hits all alike. */
+	for (int r = 0; r < runs; r++)
+		for (int i = 0; i < n; i++)
+			if (run_once(&vs[i], m.len) < 0)
+				return 1;
+	report(&m, vs, n);
 	return 0;
 }

@@ -34,9 +34,7 @@ static void die(const char *what)
 	exit(1);
 }
 
-static const pshm_backend_t backends[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX,
-                                          PSHM_BACKEND_MMAP};
-#define NBACKENDS 3
+/* Arrays by backend: [PSHM_BACKEND_MAX], of which DEFAULT's slot is unused. */
 
 static pshm_t *new_ring(pshm_backend_t backend, struct ring **out)
 {
@@ -224,9 +222,9 @@ static double pingpong_us(int use_ring, pshm_backend_t backend, int trips)
 
 /* A row per backend, skipped where it is not available. */
 static void backend_rows(struct bench_table *t, const char *group,
-                         const struct bench_sample samples[NBACKENDS])
+                         const struct bench_sample samples[PSHM_BACKEND_MAX])
 {
-	for (int b = 0; b < NBACKENDS; b++)
+	for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++)
 		if (samples[b].n > 0)
 			bench_table_row(t, group, &samples[b]);
 		else
@@ -243,10 +241,10 @@ int main(int argc, char **argv)
 	struct bench_sample pipes = {.label = "pipe"};
 	struct bench_sample sockets = {.label = "Unix socket pair"};
 	struct bench_sample pipe_rt = {.label = "pipe"};
-	struct bench_sample ring[NBACKENDS], cond_rt[NBACKENDS];
-	static char ring_labels[NBACKENDS][80], cond_labels[NBACKENDS][80];
-	for (int b = 0; b < NBACKENDS; b++) {
-		const char *name = pshm_backend_name(backends[b]);
+	struct bench_sample ring[PSHM_BACKEND_MAX], cond_rt[PSHM_BACKEND_MAX];
+	static char ring_labels[PSHM_BACKEND_MAX][80], cond_labels[PSHM_BACKEND_MAX][80];
+	for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++) {
+		const char *name = pshm_backend_name(b);
 		snprintf(ring_labels[b], sizeof(ring_labels[b]),
 		         "libpshm %s segment, mutex + condition variables", name);
 		snprintf(cond_labels[b], sizeof(cond_labels[b]), "libpshm %s, condition variable",
@@ -258,11 +256,11 @@ int main(int argc, char **argv)
 		bench_add(&pipes, handoff_ms(PIPE, PSHM_BACKEND_DEFAULT, bytes));
 		bench_add(&sockets, handoff_ms(SOCKETS, PSHM_BACKEND_DEFAULT, bytes));
 		bench_add(&pipe_rt, pingpong_us(0, PSHM_BACKEND_DEFAULT, trips));
-		for (int b = 0; b < NBACKENDS; b++) {
-			if (!pshm_backend_supported(backends[b]))
+		for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++) {
+			if (!pshm_backend_supported(b))
 				continue;
-			bench_add(&ring[b], handoff_ms(RING, backends[b], bytes));
-			bench_add(&cond_rt[b], pingpong_us(1, backends[b], trips));
+			bench_add(&ring[b], handoff_ms(RING, b, bytes));
+			bench_add(&cond_rt[b], pingpong_us(1, b, trips));
 		}
 	}
 	char group[64];

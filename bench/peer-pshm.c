@@ -89,9 +89,9 @@ static int parse_variant(const char *variant, char *label, size_t len)
 	if (!noreserve && variant[strlen(backend)] != '\0')
 		return -1;
 	pshm_attr_init(&attr);
-	for (int b = PSHM_BACKEND_SYSV; b <= PSHM_BACKEND_MMAP; b++)
-		if (strcmp(backend, pshm_backend_name((pshm_backend_t)b)) == 0) {
-			if (pshm_attr_set_backend(&attr, (pshm_backend_t)b) < 0)
+	for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++)
+		if (strcmp(backend, pshm_backend_name(b)) == 0) {
+			if (pshm_attr_set_backend(&attr, b) < 0)
 				return -1;
 			attach_attr = attr;
 			if (noreserve)

@@ -26,9 +26,6 @@
 #define MAX_PROCS 64
 #define BUCKETS 5
 
-static const pshm_backend_t backends[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX,
-                                          PSHM_BACKEND_MMAP};
-
 /* What the children of one round report, in an anonymous segment. */
 struct board {
 	atomic_int holding;             /* children attached and waiting */
@@ -81,8 +78,11 @@ static void child(pshm_backend_t b, const char *name, int iters, struct board *b
 /* One round: procs children on segment name; adds the median CPU time per
  * attach + detach to per_op and the median time of pshm_stat with all of
  * them attached to stat_us.  -1 on error. */
-static int round_of(pshm_backend_t b, const char *name, int procs, int iters, struct board *board,
-                    struct bench_sample *per_op, struct bench_sample *stat_us)
+/* Fork procs children that time their attaches of name, then hold it;
+ * return once all of them hold it, with the fd whose closing releases them
+ * in *done_fd. */
+static void start_holders(pshm_backend_t b, const char *name, int procs, int iters,
+                          struct board *board, pid_t pids[], int *done_fd)
 {
 	int go[2], done[2];
 	if (pipe(go) < 0 || pipe(done) < 0) {
@@ -90,7 +90,6 @@ static int round_of(pshm_backend_t b, const char *name, int procs, int iters, st
 		exit(1);
 	}
 	atomic_store(&board->holding, 0);
-	pid_t pids[MAX_PROCS];
 	for (int i = 0; i < procs; i++) {
 		pids[i] = fork();
 		if (pids[i] < 0) {
@@ -109,11 +108,17 @@ static int round_of(pshm_backend_t b, const char *name, int procs, int iters, st
 	memset(starts, 's', sizeof(starts));
 	if (write(go[1], starts, (size_t)procs) != procs)
 		perror("scale: write");
+	close(go[1]);
 	while (atomic_load(&board->holding) < procs) {
 		struct timespec nap = {0, 100000};
 		nanosleep(&nap, NULL);
 	}
+	*done_fd = done[1];
+}
 
+/* The median time of pshm_stat of name, with procs processes attached. */
+static double stat_median_us(pshm_backend_t b, const char *name, int procs)
+{
 	pshm_attr_t attr;
 	attr_for(&attr, b);
 	struct bench_sample s = {.label = ""};
@@ -128,9 +133,17 @@ static int round_of(pshm_backend_t b, const char *name, int procs, int iters, st
 			break;
 		}
 	}
-	bench_add(stat_us, bench_median(&s));
-	close(go[1]);
-	close(done[1]);
+	return bench_median(&s);
+}
+
+static int round_of(pshm_backend_t b, const char *name, int procs, int iters, struct board *board,
+                    struct bench_sample *per_op, struct bench_sample *stat_us)
+{
+	pid_t pids[MAX_PROCS];
+	int done_fd;
+	start_holders(b, name, procs, iters, board, pids, &done_fd);
+	bench_add(stat_us, stat_median_us(b, name, procs));
+	close(done_fd);
 
 	int failed = 0;
 	struct bench_sample children = {.label = ""};
@@ -158,8 +171,7 @@ static int processes(struct bench_table *t, int smoke, struct board *board)
 	static const int counts[] = {1, 2, 4, 8, 16, 32, 64};
 	int ncounts = smoke ? 3 : (int)(sizeof(counts) / sizeof(counts[0]));
 	int runs = bench_runs(smoke, 5), iters = smoke ? 20 : 1000;
-	for (int bi = 0; bi < 3; bi++) {
-		pshm_backend_t b = backends[bi];
+	for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++) {
 		char op_group[96], stat_group[96];
 		snprintf(op_group, sizeof(op_group), "%s: attach + detach, CPU us each",
 		         pshm_backend_name(b));
@@ -244,8 +256,7 @@ static int fill_and_empty(pshm_backend_t b, int count, struct bench_sample *crea
 static void segments(struct bench_table *t, int smoke)
 {
 	int count = smoke ? 100 : 10000, runs = bench_runs(smoke, 3);
-	for (int bi = 0; bi < 3; bi++) {
-		pshm_backend_t b = backends[bi];
+	for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++) {
 		char create_group[96], destroy_group[96];
 		snprintf(create_group, sizeof(create_group), "%s: %d segments, create, us each",
 		         pshm_backend_name(b), count);

@@ -34,8 +34,11 @@ typedef enum pshm_backend {
 	PSHM_BACKEND_DEFAULT = 0, /* the one chosen by ./configure */
 	PSHM_BACKEND_SYSV = 1,    /* shmget / shmat / shmdt / shmctl(IPC_RMID) */
 	PSHM_BACKEND_POSIX = 2,   /* shm_open + ftruncate + mmap(MAP_SHARED) */
-	PSHM_BACKEND_MMAP = 3     /* anonymous: mmap(MAP_SHARED|MAP_ANONYMOUS);
+	PSHM_BACKEND_MMAP = 3,    /* anonymous: mmap(MAP_SHARED|MAP_ANONYMOUS);
 	                             named: a MAP_SHARED file in a directory */
+	PSHM_BACKEND_MAX          /* one past the last: every backend is
+	                             PSHM_BACKEND_DEFAULT < b < PSHM_BACKEND_MAX
+	                             (it grows when backends are added) */
 } pshm_backend_t;
 
 /*

@@ -9,9 +9,7 @@
 
 #include "internal.h"
 
-#define PSHM__NBACKENDS (PSHM_BACKEND_MMAP + 1)
-
-static const struct pshm__backend_ops *const backends[PSHM__NBACKENDS] = {
+static const struct pshm__backend_ops *const backends[PSHM_BACKEND_MAX] = {
 	[PSHM_BACKEND_DEFAULT] = NULL,
 #if PSHM_HAVE_SYSV
 	[PSHM_BACKEND_SYSV] = &pshm__backend_sysv,
@@ -27,11 +25,11 @@ static const struct pshm__backend_ops *const backends[PSHM__NBACKENDS] = {
 /* Probe results: 0 not known yet, 1 usable, 2 never (-ENOTSUP).  A probe
  * that fails for want of a resource (fds, memory, kernel.shmmni) is not
  * kept: it says nothing of the next call.  Racing probes agree. */
-static _Atomic int probe_result[PSHM__NBACKENDS];
+static _Atomic int probe_result[PSHM_BACKEND_MAX];
 
 int pshm__is_backend_value(pshm_backend_t b)
 {
-	return (unsigned)b < PSHM__NBACKENDS;
+	return (unsigned)b < PSHM_BACKEND_MAX;
 }
 
 static pshm_backend_t resolve(pshm_backend_t b)
@@ -67,6 +65,7 @@ PSHM_EXTERN pshm_backend_t pshm_default_backend(void)
 PSHM_EXTERN const char *pshm_backend_name(pshm_backend_t b)
 {
 	static const char *const names[] = {"default", "sysv", "posix", "mmap"};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == PSHM_BACKEND_MAX, "a backend without a name");
 	if (!pshm__is_backend_value(b))
 		return "unknown";
 	return names[resolve(b)];

@@ -55,10 +55,9 @@
 
 static int parse_backend(const char *s, pshm_backend_t *b)
 {
-	static const pshm_backend_t all[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX, PSHM_BACKEND_MMAP};
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		if (strcmp(s, pshm_backend_name(all[i])) == 0) {
-			*b = all[i];
+	for (pshm_backend_t each = PSHM_BACKEND_SYSV; each < PSHM_BACKEND_MAX; each++) {
+		if (strcmp(s, pshm_backend_name(each)) == 0) {
+			*b = each;
 			return 0;
 		}
 	}

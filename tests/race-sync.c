@@ -147,22 +147,9 @@ static int run(void *(*fn)(void *), void *arg, int n)
 	return bad;
 }
 
-static void on_backend(pshm_backend_t b)
+/* Mutex counts, the producer and consumer, and a broadcast, on s. */
+static void on_shared(struct shared *s, const char *bn)
 {
-	const char *bn = pshm_backend_name(b);
-	pshm_attr_t attr;
-	pshm_attr_init(&attr);
-	pshm_attr_set_backend(&attr, b);
-	pshm_t *shm;
-	int rc = pshm_create(&shm, NULL, sizeof(struct shared), &attr);
-	CHECK(rc == 0, "%s: create: %s", bn, pshm_strerror(rc));
-	if (rc != 0)
-		return;
-	struct shared *s = pshm_addr(shm);
-	CHECK(pshm_mutex_init(&s->mutex) == 0, "%s", bn);
-	CHECK(pshm_cond_init(&s->not_empty) == 0, "%s", bn);
-	CHECK(pshm_cond_init(&s->not_full) == 0, "%s", bn);
-
 	CHECK(run(add, s, THREADS) == 0, "%s: a thread failed to lock", bn);
 	CHECK(s->counter == (uint64_t)THREADS * ADDS, "%s: counter %llu", bn,
 	      (unsigned long long)s->counter);
@@ -196,15 +183,15 @@ static void on_backend(pshm_backend_t b)
 		woken += ret == NULL;
 	}
 	CHECK(woken == 4, "%s: %d of 4 waiters saw the broadcast", bn, woken);
+}
 
-	CHECK(pshm_cond_destroy(&s->not_full) == 0, "%s", bn);
-	CHECK(pshm_cond_destroy(&s->not_empty) == 0, "%s", bn);
-	CHECK(pshm_mutex_destroy(&s->mutex) == 0, "%s", bn);
-	CHECK(pshm_destroy(shm) == 0, "%s", bn);
-
+/* The header lock of a named segment, shared by threads that attach it. */
+static void on_header_lock(pshm_backend_t b, const pshm_attr_t *attr, const char *bn)
+{
 	char name[PSHM_NAME_MAX + 1];
 	snprintf(name, sizeof(name), "tst-%ld-race-%s", (long)getpid(), bn);
-	rc = pshm_create(&shm, name, 4096, &attr);
+	pshm_t *shm;
+	int rc = pshm_create(&shm, name, 4096, attr);
 	CHECK(rc == 0, "%s: create %s: %s", bn, name, pshm_strerror(rc));
 	if (rc != 0)
 		return;
@@ -216,12 +203,34 @@ static void on_backend(pshm_backend_t b)
 	CHECK(pshm_destroy(shm) == 0, "%s", bn);
 }
 
+static void on_backend(pshm_backend_t b)
+{
+	const char *bn = pshm_backend_name(b);
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_backend(&attr, b);
+	pshm_t *shm;
+	int rc = pshm_create(&shm, NULL, sizeof(struct shared), &attr);
+	CHECK(rc == 0, "%s: create: %s", bn, pshm_strerror(rc));
+	if (rc != 0)
+		return;
+	struct shared *s = pshm_addr(shm);
+	CHECK(pshm_mutex_init(&s->mutex) == 0, "%s", bn);
+	CHECK(pshm_cond_init(&s->not_empty) == 0, "%s", bn);
+	CHECK(pshm_cond_init(&s->not_full) == 0, "%s", bn);
+	on_shared(s, bn);
+	CHECK(pshm_cond_destroy(&s->not_full) == 0, "%s", bn);
+	CHECK(pshm_cond_destroy(&s->not_empty) == 0, "%s", bn);
+	CHECK(pshm_mutex_destroy(&s->mutex) == 0, "%s", bn);
+	CHECK(pshm_destroy(shm) == 0, "%s", bn);
+	on_header_lock(b, &attr, bn);
+}
+
 int main(void)
 {
-	static const pshm_backend_t all[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX, PSHM_BACKEND_MMAP};
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (pshm_backend_supported(all[i]))
-			on_backend(all[i]);
+	for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++)
+		if (pshm_backend_supported(b))
+			on_backend(b);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed == 0 && passed > 0 ? 0 : 1;
 }

@@ -22,7 +22,7 @@ Test(backend, names_are_the_contracts)
 	cr_assert_str_eq(pshm_backend_name(PSHM_BACKEND_MMAP), "mmap");
 	cr_assert_str_eq(pshm_backend_name(PSHM_BACKEND_DEFAULT),
 	                 pshm_backend_name(pshm_default_backend()));
-	cr_assert_str_eq(pshm_backend_name((pshm_backend_t)4), "unknown");
+	cr_assert_str_eq(pshm_backend_name(PSHM_BACKEND_MAX), "unknown");
 	cr_assert_str_eq(pshm_backend_name((pshm_backend_t)-1), "unknown");
 }
 
@@ -33,13 +33,13 @@ Test(backend, default_is_resolved_and_supported)
 	cr_assert(def == PSHM_BACKEND_SYSV || def == PSHM_BACKEND_POSIX || def == PSHM_BACKEND_MMAP);
 	cr_assert_eq(pshm_backend_supported(def), 1);
 	cr_assert_eq(pshm_backend_supported(PSHM_BACKEND_DEFAULT), 1);
-	cr_assert_eq(pshm_backend_supported((pshm_backend_t)4), 0);
+	cr_assert_eq(pshm_backend_supported(PSHM_BACKEND_MAX), 0);
 	cr_assert_eq(pshm_backend_supported((pshm_backend_t)-7), 0);
 }
 
 Test(backend, handle_reports_the_backend_it_used)
 {
-	pshm_backend_t list[3];
+	pshm_backend_t list[PSHM_BACKEND_MAX];
 	size_t n = test_backends(list);
 	cr_assert_geq(n, 1);
 	for (size_t i = 0; i < n; i++) {
@@ -108,7 +108,7 @@ Test(attr, setters_refuse_bad_values)
 {
 	pshm_attr_t attr;
 	cr_assert_eq(pshm_attr_init(&attr), 0);
-	cr_assert_eq(pshm_attr_set_backend(&attr, (pshm_backend_t)4), -EINVAL);
+	cr_assert_eq(pshm_attr_set_backend(&attr, PSHM_BACKEND_MAX), -EINVAL);
 	cr_assert_eq(pshm_attr_set_backend(&attr, (pshm_backend_t)-1), -EINVAL);
 	cr_assert_eq(pshm_attr_set_mode(&attr, 01777), -EINVAL);
 	cr_assert_eq(pshm_attr_set_mode(&attr, 04600), -EINVAL);

@@ -175,7 +175,7 @@ static int attach_wrong_backend(const struct ctx *c)
 	pshm_t *shm;
 	cr_assert_eq(pshm_create(&shm, c->name, 64, &c->attr), 0);
 	int rc = -ENOENT; /* what it must say; stays so with one backend */
-	pshm_backend_t all[3];
+	pshm_backend_t all[PSHM_BACKEND_MAX];
 	size_t n = test_backends(all);
 	for (size_t i = 0; i < n; i++) {
 		if (all[i] == c->backend)

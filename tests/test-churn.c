@@ -62,10 +62,46 @@ static int whole(pshm_t *shm)
 	       atomic_load((_Atomic uint32_t *)pshm_addr(shm)) % 2 == 0;
 }
 
+/* One call on name at random, with slot of the racer's held handles; each
+ * result judged against what the contract allows in such a race. */
+static void one_call(struct report *r, const pshm_attr_t *attr, const char *name,
+                     pshm_t **slot, int which)
+{
+	pshm_t *shm = NULL;
+	pshm_info_t info;
+	int rc;
+	if (which == 0 && *slot == NULL) {
+		rc = pshm_create(&shm, name, SEGMENT_SIZE, attr);
+		judge(r, "create", rc, rc == 0 || rc == -EEXIST);
+		if (rc == 0)
+			atomic_store((_Atomic uint32_t *)pshm_addr(shm), 2);
+		*slot = shm;
+	} else if (which == 1 && *slot == NULL) {
+		rc = pshm_attach(&shm, name, attr);
+		judge(r, "attach", rc, rc == 0 || rc == -ENOENT || rc == PSHM_ENOTREADY);
+		if (rc == 0)
+			judge(r, "attached segment whole", 0, whole(shm));
+		*slot = shm;
+	} else if (which == 2 && *slot != NULL) {
+		rc = pshm_detach(*slot);
+		*slot = NULL;
+		judge(r, "detach", rc, rc == 0);
+	} else if (which == 3 && *slot != NULL) {
+		rc = pshm_destroy(*slot);
+		*slot = NULL;
+		judge(r, "destroy", rc, rc == 0 || rc == -ENOENT);
+	} else if (which == 4) {
+		rc = pshm_remove(name, attr);
+		judge(r, "remove", rc, rc == 0 || rc == -ENOENT);
+	} else if (which == 5) {
+		rc = pshm_stat(name, attr, &info);
+		judge(r, "stat", rc, rc == 0 || rc == -ENOENT);
+	}
+}
+
 static int racer(void *arg)
 {
 	const struct race *race = arg;
-	struct report *r = race->report;
 	pshm_attr_t attr;
 	pshm_attr_init(&attr);
 	pshm_attr_set_backend(&attr, race->backend);
@@ -75,57 +111,11 @@ static int racer(void *arg)
 	while (now_ms() < end) {
 		const char *name = race->names[rand_r(&seed) % NAMES];
 		int slot = rand_r(&seed) % HELD;
-		pshm_t *shm = NULL;
-		pshm_info_t info;
-		int rc;
-		switch (rand_r(&seed) % 6) {
-		case 0:
-			if (held[slot] != NULL)
-				break;
-			rc = pshm_create(&shm, name, SEGMENT_SIZE, &attr);
-			judge(r, "create", rc, rc == 0 || rc == -EEXIST);
-			if (rc == 0) {
-				atomic_store((_Atomic uint32_t *)pshm_addr(shm), 2);
-				held[slot] = shm;
-			}
-			break;
-		case 1:
-			if (held[slot] != NULL)
-				break;
-			rc = pshm_attach(&shm, name, &attr);
-			judge(r, "attach", rc, rc == 0 || rc == -ENOENT || rc == PSHM_ENOTREADY);
-			if (rc == 0) {
-				judge(r, "attached segment whole", 0, whole(shm));
-				held[slot] = shm;
-			}
-			break;
-		case 2:
-			if (held[slot] == NULL)
-				break;
-			rc = pshm_detach(held[slot]);
-			held[slot] = NULL;
-			judge(r, "detach", rc, rc == 0);
-			break;
-		case 3:
-			if (held[slot] == NULL)
-				break;
-			rc = pshm_destroy(held[slot]);
-			held[slot] = NULL;
-			judge(r, "destroy", rc, rc == 0 || rc == -ENOENT);
-			break;
-		case 4:
-			rc = pshm_remove(name, &attr);
-			judge(r, "remove", rc, rc == 0 || rc == -ENOENT);
-			break;
-		default:
-			rc = pshm_stat(name, &attr, &info);
-			judge(r, "stat", rc, rc == 0 || rc == -ENOENT);
-			break;
-		}
+		one_call(race->report, &attr, name, &held[slot], rand_r(&seed) % 6);
 	}
 	for (int i = 0; i < HELD; i++)
 		if (held[i] != NULL)
-			judge(r, "final detach", 0, pshm_detach(held[i]) == 0);
+			judge(race->report, "final detach", 0, pshm_detach(held[i]) == 0);
 	return 0;
 }
 

@@ -154,8 +154,8 @@ static const char expected[] =
 
 Test(transcript, every_backend_tells_the_same_story, .timeout = 120)
 {
-	static struct transcript transcripts[3];
-	pshm_backend_t list[3];
+	static struct transcript transcripts[PSHM_BACKEND_MAX];
+	pshm_backend_t list[PSHM_BACKEND_MAX];
 	size_t n = test_backends(list);
 	cr_assert_geq(n, 1);
 	for (size_t i = 0; i < n; i++) {

@@ -22,19 +22,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-size_t test_backends(pshm_backend_t out[3])
+size_t test_backends(pshm_backend_t out[PSHM_BACKEND_MAX])
 {
-	static const pshm_backend_t all[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX, PSHM_BACKEND_MMAP};
 	size_t n = 0;
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (pshm_backend_supported(all[i]))
-			out[n++] = all[i];
+	for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++)
+		if (pshm_backend_supported(b))
+			out[n++] = b;
 	return n;
 }
 
 struct criterion_test_params test_backend_params(void)
 {
-	static pshm_backend_t list[3];
+	static pshm_backend_t list[PSHM_BACKEND_MAX];
 	size_t n = test_backends(list);
 	return cr_make_param_array(pshm_backend_t, list, n);
 }

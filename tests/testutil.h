@@ -19,7 +19,7 @@
 #define TEST_NAME_PREFIX "tst-"
 
 /* The backends compiled in and usable here, in enum order; returns how many. */
-size_t test_backends(pshm_backend_t out[3]);
+size_t test_backends(pshm_backend_t out[PSHM_BACKEND_MAX]);
 
 /* Criterion parameters: one run per backend of test_backends(). */
 struct criterion_test_params test_backend_params(void);

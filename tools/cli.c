@@ -23,9 +23,6 @@
 
 enum { EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
-static const pshm_backend_t all_backends[] = {PSHM_BACKEND_SYSV, PSHM_BACKEND_POSIX,
-                                              PSHM_BACKEND_MMAP};
-#define NBACKENDS (sizeof(all_backends) / sizeof(all_backends[0]))
 
 struct options {
 	pshm_backend_t backend; /* PSHM_BACKEND_DEFAULT: not given */
@@ -77,9 +74,9 @@ static int failed(const char *backend, const char *name, int rc)
 
 static int parse_backend(const char *s, pshm_backend_t *out)
 {
-	for (size_t i = 0; i < NBACKENDS; i++)
-		if (strcmp(s, pshm_backend_name(all_backends[i])) == 0) {
-			*out = all_backends[i];
+	for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++)
+		if (strcmp(s, pshm_backend_name(b)) == 0) {
+			*out = b;
 			return 0;
 		}
 	return -1;
@@ -132,16 +129,16 @@ static pshm_attr_t attr_for(pshm_backend_t b)
 }
 
 /* The backends a command looks at: the one given, or every usable one. */
-static size_t chosen_backends(const struct options *o, pshm_backend_t out[NBACKENDS])
+static size_t chosen_backends(const struct options *o, pshm_backend_t out[PSHM_BACKEND_MAX])
 {
 	if (o->backend != PSHM_BACKEND_DEFAULT) {
 		out[0] = o->backend;
 		return 1;
 	}
 	size_t n = 0;
-	for (size_t i = 0; i < NBACKENDS; i++)
-		if (pshm_backend_supported(all_backends[i]))
-			out[n++] = all_backends[i];
+	for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++)
+		if (pshm_backend_supported(b))
+			out[n++] = b;
 	return n;
 }
 
@@ -344,7 +341,7 @@ static int list_one(const char *name, void *arg)
 /* Run fn over the segments of every chosen backend that can list them. */
 static int walk_segments(const struct options *o, struct walk *w, int (*fn)(const char *, void *))
 {
-	pshm_backend_t backends[NBACKENDS];
+	pshm_backend_t backends[PSHM_BACKEND_MAX];
 	size_t n = chosen_backends(o, backends);
 	for (size_t i = 0; i < n; i++) {
 		w->backend = backends[i];
@@ -374,7 +371,7 @@ static int cmd_list(const struct options *o)
 
 static int cmd_info(const struct options *o, const char *name)
 {
-	pshm_backend_t backends[NBACKENDS];
+	pshm_backend_t backends[PSHM_BACKEND_MAX];
 	size_t n = chosen_backends(o, backends);
 	int found = 0, first = 1, status = 0;
 	if (o->json)
@@ -422,7 +419,7 @@ static int cmd_create(const struct options *o, const char *name, const char *siz
 
 static int cmd_rm(const struct options *o, const char *name)
 {
-	pshm_backend_t backends[NBACKENDS];
+	pshm_backend_t backends[PSHM_BACKEND_MAX];
 	size_t n = chosen_backends(o, backends);
 	int removed = 0, status = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -482,7 +479,7 @@ static int clean_listed(const char *name, void *arg)
  * segment that is half-made has no name to be listed by). */
 static int clean_named(const struct options *o, struct walk *w, char *const *names, int nnames)
 {
-	pshm_backend_t backends[NBACKENDS];
+	pshm_backend_t backends[PSHM_BACKEND_MAX];
 	size_t n = chosen_backends(o, backends);
 	int status = 0;
 	for (int k = 0; k < nnames; k++) {
