@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -28,15 +29,13 @@ struct pshm__cond {
 	_Atomic uint32_t waiters;
 };
 
+_Static_assert(offsetof(struct pshm__cond, magic) == 0, "pshm__initialized reads the magic first");
 _Static_assert(sizeof(struct pshm__cond) <= sizeof(pshm_cond_t), "pshm_cond_t too small");
 _Static_assert(alignof(struct pshm__cond) <= alignof(pshm_cond_t), "pshm_cond_t misaligned");
 
 static struct pshm__cond *cond_of(pshm_cond_t *c)
 {
-	struct pshm__cond *cv = (struct pshm__cond *)(void *)c;
-	if (cv == NULL || atomic_load_explicit(&cv->magic, memory_order_acquire) != PSHM__COND_MAGIC)
-		return NULL;
-	return cv;
+	return pshm__initialized(c, PSHM__COND_MAGIC);
 }
 
 PSHM_EXTERN int pshm_cond_init(pshm_cond_t *c)

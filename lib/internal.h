@@ -344,6 +344,16 @@ int pshm__file_size_allowed(size_t len);
 /* ------------------------------------------------------------------------ */
 /* Sleeping on a word of shared memory (wait-futex.c or wait-poll.c)         */
 
+/* obj, a mutex or condition variable whose first field is its _Atomic
+ * uint32_t magic, if its init call stored magic there; NULL if obj is NULL
+ * or was never initialized (or was destroyed). */
+static inline void *pshm__initialized(void *obj, uint32_t magic)
+{
+	if (obj == NULL || atomic_load_explicit((_Atomic uint32_t *)obj, memory_order_acquire) != magic)
+		return NULL;
+	return obj;
+}
+
 /*
  * pshm__wait - sleep while *word == expected, until pshm__wake() on word or
  * until deadline (CLOCK_MONOTONIC; NULL: no limit).  0 when woken or when

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,16 +32,14 @@ struct pshm__mutex {
 	pthread_mutex_t mutex;
 };
 
+_Static_assert(offsetof(struct pshm__mutex, magic) == 0, "pshm__initialized reads the magic first");
 _Static_assert(sizeof(struct pshm__mutex) <= sizeof(pshm_mutex_t), "pshm_mutex_t too small");
 _Static_assert(alignof(struct pshm__mutex) <= alignof(pshm_mutex_t), "pshm_mutex_t misaligned");
 
 /* The mutex behind m, or NULL when m is NULL or was never initialized. */
 static struct pshm__mutex *mutex_of(pshm_mutex_t *m)
 {
-	struct pshm__mutex *mx = (struct pshm__mutex *)(void *)m;
-	if (mx == NULL || atomic_load_explicit(&mx->magic, memory_order_acquire) != PSHM__MUTEX_MAGIC)
-		return NULL;
-	return mx;
+	return pshm__initialized(m, PSHM__MUTEX_MAGIC);
 }
 
 /*
