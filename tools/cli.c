@@ -23,7 +23,6 @@
 
 enum { EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
-
 struct options {
 	pshm_backend_t backend; /* PSHM_BACKEND_DEFAULT: not given */
 	int json;
@@ -211,7 +210,8 @@ static void print_json_string(const char *s)
 	putchar('"');
 }
 
-/* A JSON member "key": "value", after a comma unless it is the first. */
+/* A JSON member "key": "value"; every object starts with its "name", so
+ * every other member follows a comma. */
 static void print_json_member(const char *key, const char *value)
 {
 	printf("%s\"%s\": ", strcmp(key, "name") == 0 ? "" : ", ", key);
