@@ -2,7 +2,7 @@
  * test-hostile.c - what any local user can plant at a POSIX or mmap
  * segment's name (lib/fd-segment.c): a FIFO, a socket, a directory, a
  * symbolic link, a huge sparse file, a file that another process keeps
- * truncating.  None may block, crash or mislead libpshm: each is a foreign
+ * truncating; and at a SysV name's key, somebody else's segment.  None may block, crash or mislead libpshm: each is a foreign
  * object that pshm_stat describes, pshm_list names, pshm_attach refuses
  * with PSHM_ENOTPSHM and pshm_remove_orphan never removes.
  *
@@ -110,7 +110,8 @@ static int probe_object(void *arg)
 		return 3;
 	if (pshm_remove_orphan(p->name, &attr) != -EPERM)
 		return 4;
-	if (pshm_create(&shm, p->name, 64, &attr) != -EEXIST)
+	int made = pshm_create(&shm, p->name, 64, &attr); /* SysV: the key holds a foreign one */
+	if (made != -EEXIST && made != PSHM_ENOTPSHM)
 		return 5;
 	return 0;
 }
@@ -123,7 +124,7 @@ static int find_name(const char *name, void *arg)
 BACKEND_TEST(hostile, an_object_planted_at_the_name_is_foreign_and_never_blocks)
 {
 	if (!is_file_backend(backend))
-		cr_skip_test("SysV names are keys, not files");
+		cr_skip_test("SysV names are keys, not files: see the next test");
 	if (backend == PSHM_BACKEND_POSIX && access("/dev/shm", W_OK) != 0)
 		cr_skip_test("no /dev/shm to plant in");
 	pshm_attr_t attr;
@@ -147,6 +148,27 @@ BACKEND_TEST(hostile, an_object_planted_at_the_name_is_foreign_and_never_blocks)
 		             status);
 		cr_expect_eq(listed, 1, "%s is not listed", plants[i].what);
 		cr_expect(still_there, "%s was removed", plants[i].what);
+	}
+}
+
+/* SysV's names are keys that any program may take: a segment of one byte,
+ * or a page of somebody's data, at a name's key. */
+Test(hostile, a_foreign_sysv_segment_at_the_key_is_foreign_and_kept)
+{
+	if (!pshm_backend_supported(PSHM_BACKEND_SYSV))
+		cr_skip_test("no SysV here");
+	static unsigned char junk[65536];
+	memset(junk, 0x6b, sizeof(junk));
+	const size_t sizes[] = {1, test_page_size()};
+	for (size_t i = 0; i < 2; i++) {
+		char name[PSHM_NAME_MAX + 1];
+		test_name(name, "sysvjunk");
+		cr_assert_eq(test_raw_create(PSHM_BACKEND_SYSV, name, junk, sizes[i]), 0);
+		struct probe p = {PSHM_BACKEND_SYSV, name};
+		int status = test_wait(test_fork(probe_object, &p));
+		int left = test_raw_remove(PSHM_BACKEND_SYSV, name);
+		cr_expect_eq(status, 0, "%zu bytes: call %d in probe_object", sizes[i], status);
+		cr_expect_eq(left, 0, "%zu bytes: the foreign segment was removed", sizes[i]);
 	}
 }
 
