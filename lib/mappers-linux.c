@@ -98,7 +98,9 @@ int pshm__count_mappers(dev_t dev, ino_t ino)
  * A process's own PID namespace never changes, but a child forked after
  * unshare(CLONE_NEWPID) lives in another: the answer is kept per process
  * (its pid, and forgotten in every fork child), since reading it costs a
- * path lookup in /proc on every pshm_create.
+ * path lookup in /proc on every pshm_create.  (Only a child made by a raw
+ * clone(CLONE_NEWPID), which runs no fork handlers, given its parent's
+ * pid number in the new namespace, would be misled.)
  */
 static _Atomic uint64_t known_ns;  /* 0: not read in this process */
 static _Atomic pid_t known_ns_pid; /* the process that read it */
