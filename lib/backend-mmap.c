@@ -158,24 +158,32 @@ static int mmap_open_named(struct pshm__map *map, const char *name, unsigned fla
 	return rc;
 }
 
+/* The stat slot for the file of an open place. */
+static int stat_file(const struct place *p, struct pshm__object *obj)
+{
+	int fd = open_file(p, O_RDONLY, 0);
+	if (fd >= 0) {
+		int rc = pshm__fd_stat(fd, obj);
+		close(fd);
+		return rc;
+	}
+	struct stat st;
+	if (pshm__fd_open_error(fd) != PSHM_ENOTPSHM ||
+	    fstatat(p->dirfd, p->file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return fd;
+	pshm__fd_describe(&st, obj); /* a symbolic link, a socket */
+	return 0;
+}
+
 static int mmap_stat(const char *name, struct pshm__object *obj)
 {
 	struct place p;
 	int rc = open_place(&p, NULL, name);
 	if (rc < 0)
 		return rc;
-	int fd = open_file(&p, O_RDONLY, 0);
-	struct stat st;
-	if (fd < 0 && pshm__fd_open_error(fd) == PSHM_ENOTPSHM &&
-	    fstatat(p.dirfd, p.file, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		pshm__fd_describe(&st, obj); /* a symbolic link, a socket */
-		fd = 0;
-	} else if (fd >= 0) {
-		rc = pshm__fd_stat(fd, obj);
-		close(fd);
-	}
+	rc = stat_file(&p, obj);
 	close(p.dirfd);
-	return fd < 0 ? fd : rc;
+	return rc;
 }
 
 static int mmap_list(int (*fn)(const char *name, void *arg), void *arg)
@@ -192,7 +200,7 @@ static int is_object(int dirfd, const char *file, const struct pshm__ident *only
 	struct stat st;
 	if (fstatat(dirfd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return pshm__neg_errno();
-	return st.st_dev == only->dev && st.st_ino == only->ino ? 0 : -ENOENT;
+	return pshm__same_object(&st, only);
 }
 
 /* Remove name from the directory only names (NULL: the one in effect), if

@@ -157,9 +157,8 @@ static void describe_unopenable(const char *name, struct pshm__object *obj)
 	char path[sizeof(POSIX_FILES) + sizeof(object_name)];
 	snprintf(path, sizeof(path), POSIX_FILES "/" POSIX_FILE_PREFIX "%s", name);
 	struct stat st;
-	memset(&st, 0, sizeof(st));
 	if (lstat(path, &st) < 0)
-		st.st_ino = 0; /* nothing known but that it is there */
+		memset(&st, 0, sizeof(st)); /* nothing known but that it is there */
 	pshm__fd_describe(&st, obj);
 }
 

@@ -52,15 +52,24 @@ static int reserve_blocks(int fd, off_t length)
 	}
 }
 
+/* The identity of the file st describes. */
+static struct pshm__ident ident_of(const struct stat *st)
+{
+	return (struct pshm__ident){.id = -1, .dev = st->st_dev, .ino = st->st_ino};
+}
+
+int pshm__same_object(const struct stat *st, const struct pshm__ident *only)
+{
+	return st->st_dev == only->dev && st->st_ino == only->ino ? 0 : -ENOENT;
+}
+
 /* Where the file is: what pshm_destroy compares with the name's object. */
 static int note_identity(int fd, struct pshm__map *map)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return pshm__neg_errno();
-	map->ident.id = -1;
-	map->ident.dev = st.st_dev;
-	map->ident.ino = st.st_ino;
+	map->ident = ident_of(&st);
 	return 0;
 }
 
@@ -150,9 +159,7 @@ int pshm__fd_open_existing(int fd, const char *name, pshm_backend_t backend, uns
 		return -EOVERFLOW;
 	map->owner = st.st_uid;
 	map->usable = (size_t)head.u.hdr.usable_size;
-	map->ident.id = -1;
-	map->ident.dev = st.st_dev;
-	map->ident.ino = st.st_ino;
+	map->ident = ident_of(&st);
 	return map_fd(fd, len, (flags & PSHM_RDONLY) != 0, map);
 }
 
@@ -164,9 +171,7 @@ void pshm__fd_describe(const struct stat *st, struct pshm__object *obj)
 	obj->len = (uintmax_t)st->st_size > (uintmax_t)SIZE_MAX ? SIZE_MAX : (size_t)st->st_size;
 	obj->changed = st->st_ctime;
 	obj->attached = -1;
-	obj->ident.id = -1;
-	obj->ident.dev = st->st_dev;
-	obj->ident.ino = st->st_ino;
+	obj->ident = ident_of(st);
 }
 
 int pshm__fd_stat(int fd, struct pshm__object *obj)
@@ -193,7 +198,7 @@ int pshm__fd_is(int fd, const struct pshm__ident *only)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return pshm__neg_errno();
-	return st.st_dev == only->dev && st.st_ino == only->ino ? 0 : -ENOENT;
+	return pshm__same_object(&st, only);
 }
 
 int pshm__fd_open_error(int rc)

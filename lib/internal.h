@@ -280,8 +280,11 @@ int pshm__fd_stat(int fd, struct pshm__object *obj);
  * link is described, never followed); attached not known, head empty. */
 void pshm__fd_describe(const struct stat *st, struct pshm__object *obj);
 
-/* Whether fd is open on the object only identifies: 0 if so, -ENOENT if
- * not, or the error of fstat. */
+/* Whether st describes the object only identifies: 0 if so, -ENOENT if
+ * not (the name holds another object now). */
+int pshm__same_object(const struct stat *st, const struct pshm__ident *only);
+
+/* pshm__same_object for the object open on fd, or the error of fstat. */
 int pshm__fd_is(int fd, const struct pshm__ident *only);
 
 /* The code for an open() of an existing name that failed with rc: an object
