@@ -28,13 +28,32 @@ static pshm_attr_t attr_of(pshm_backend_t b)
 	return attr;
 }
 
+#define NOBODY 65534
+
 struct job {
 	pshm_backend_t backend;
 	const char *name;
 	size_t size;
 	int fd; /* attach: told once attached, then read until released */
 	int release_fd;
+	int as_nobody;  /* the job's processes run as another user */
+	int undumpable; /* the attacher hides its maps, as ssh-agent does */
 };
+
+/* attr for the job's backend, in a child (which must assert nothing). */
+static pshm_attr_t job_attr(const struct job *j)
+{
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_backend(&attr, j->backend);
+	return attr;
+}
+
+/* Become the job's user: 0, or -1. */
+static int become(const struct job *j)
+{
+	return j->as_nobody && (setgid(NOBODY) < 0 || setuid(NOBODY) < 0) ? -1 : 0;
+}
 
 /* Reachable, so that valgrind sees no leak in a process that exits
  * attached on purpose (volatile: the store must happen). */
@@ -44,11 +63,9 @@ static pshm_t *volatile left_attached;
 static int create_and_die(void *arg)
 {
 	const struct job *j = arg;
-	pshm_attr_t attr;
-	pshm_attr_init(&attr);
-	pshm_attr_set_backend(&attr, j->backend);
+	pshm_attr_t attr = job_attr(j);
 	pshm_t *shm;
-	if (pshm_create(&shm, j->name, j->size, &attr) != 0)
+	if (become(j) < 0 || pshm_create(&shm, j->name, j->size, &attr) != 0)
 		return 1;
 	left_attached = shm;
 	return 0;
@@ -58,12 +75,12 @@ static int create_and_die(void *arg)
 static int attach_and_wait(void *arg)
 {
 	const struct job *j = arg;
-	pshm_attr_t attr;
-	pshm_attr_init(&attr);
-	pshm_attr_set_backend(&attr, j->backend);
+	pshm_attr_t attr = job_attr(j);
 	pshm_t *shm;
-	if (pshm_attach(&shm, j->name, &attr) != 0)
+	if (become(j) < 0 || pshm_attach(&shm, j->name, &attr) != 0)
 		return 1;
+	if (j->undumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return 4;
 	if (test_signal(j->fd) < 0 || test_await(j->release_fd) < 0)
 		return 2;
 	return pshm_detach(shm) == 0 ? 0 : 3;
@@ -83,7 +100,7 @@ BACKEND_TEST(orphans, a_segment_whose_creator_died_is_an_orphan_once_nobody_uses
 {
 	char name[PSHM_NAME_MAX + 1];
 	test_name(name, "orphan");
-	struct job j = {backend, name, 10000, -1, -1};
+	struct job j = {backend, name, 10000, -1, -1, 0, 0};
 	pid_t creator = test_fork(create_and_die, &j);
 	cr_assert_eq(test_wait(creator), 0);
 
@@ -196,7 +213,7 @@ BACKEND_TEST(orphans, bad_input_gets_a_code)
  * back a segment that is not whole, and the leftovers can be cleaned. */
 static void kill_during_create(pshm_backend_t b, const char *name, long delay_us)
 {
-	struct job j = {b, name, (size_t)8 << 20, -1, -1};
+	struct job j = {b, name, (size_t)8 << 20, -1, -1, 0, 0};
 	pid_t pid = test_fork(create_and_die, &j);
 	struct timespec nap = {0, delay_us * 1000};
 	nanosleep(&nap, NULL);
@@ -364,56 +381,10 @@ Test(orphans, sysv_remove_leaves_a_lookalike_at_the_key)
 /* ------------------------------------------------------------------------ */
 /* Processes that cannot be inspected                                      */
 
-#define NOBODY 65534
-
-struct watched {
-	pshm_backend_t backend;
-	const char *name;
-	int ready_fd;   /* the attacher says it is attached */
-	int release_fd; /* ... and waits for this */
-	int as_nobody;
-	int undumpable; /* the attacher hides its maps, as ssh-agent does */
-};
-
-static int become(const struct watched *w)
-{
-	return w->as_nobody && (setgid(NOBODY) < 0 || setuid(NOBODY) < 0) ? -1 : 0;
-}
-
-static int create_then_exit(void *arg)
-{
-	const struct watched *w = arg;
-	pshm_attr_t attr;
-	pshm_attr_init(&attr);
-	pshm_attr_set_backend(&attr, w->backend);
-	pshm_t *shm;
-	if (become(w) < 0 || pshm_create(&shm, w->name, 64, &attr) != 0)
-		return 1;
-	return pshm_detach(shm) == 0 ? 0 : 2;
-}
-
-static int attach_hidden(void *arg)
-{
-	const struct watched *w = arg;
-	pshm_attr_t attr;
-	pshm_attr_init(&attr);
-	pshm_attr_set_backend(&attr, w->backend);
-	pshm_t *shm;
-	if (become(w) < 0 || pshm_attach(&shm, w->name, &attr) != 0)
-		return 1;
-	if (w->undumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return 2;
-	if (test_signal(w->ready_fd) < 0 || test_await(w->release_fd) < 0)
-		return 3;
-	return pshm_detach(shm) == 0 ? 0 : 4;
-}
-
 /* The cleaner's view, in a child (exit 0: it kept the segment in use). */
-static int clean_kept_it(const struct watched *w)
+static int clean_kept_it(const struct job *w)
 {
-	pshm_attr_t attr;
-	pshm_attr_init(&attr);
-	pshm_attr_set_backend(&attr, w->backend);
+	pshm_attr_t attr = job_attr(w);
 	pshm_info_t info;
 	int rc = pshm_stat(w->name, &attr, &info);
 	if (rc == 0 && (info.orphaned || info.attached == 0))
@@ -423,7 +394,7 @@ static int clean_kept_it(const struct watched *w)
 
 static int cleaner_as(void *arg)
 {
-	const struct watched *w = arg;
+	const struct job *w = arg;
 	return become(w) < 0 ? 9 : clean_kept_it(w);
 }
 
@@ -432,7 +403,7 @@ static int cleaner_as(void *arg)
  * lowered to be quick; valgrind, which keeps fds of its own, may refuse.) */
 static int cleaner_short_of_fds(void *arg)
 {
-	const struct watched *w = arg;
+	const struct job *w = arg;
 	pshm_backend_supported(w->backend); /* probed while fds are free */
 	struct rlimit lim = {64, 64};
 	setrlimit(RLIMIT_NOFILE, &lim);
@@ -448,9 +419,7 @@ static int cleaner_short_of_fds(void *arg)
 			n++;
 		for (int i = 0; i < spare && n > 0; i++)
 			close(fds[--n]);
-		pshm_attr_t attr;
-		pshm_attr_init(&attr);
-		pshm_attr_set_backend(&attr, w->backend);
+		pshm_attr_t attr = job_attr(w);
 		pshm_info_t info;
 		int rc = pshm_stat(w->name, &attr, &info);
 		int removed = pshm_remove_orphan(w->name, &attr);
@@ -473,9 +442,9 @@ static void expect_kept(pshm_backend_t b, int as_nobody, int undumpable,
 	int ready[2], release[2];
 	cr_assert_eq(pipe(ready), 0);
 	cr_assert_eq(pipe(release), 0);
-	struct watched w = {b, name, ready[1], release[0], as_nobody, undumpable};
-	cr_assert_eq(test_wait(test_fork(create_then_exit, &w)), 0);
-	pid_t user = test_fork(attach_hidden, &w);
+	struct job w = {b, name, 64, ready[1], release[0], as_nobody, undumpable};
+	cr_assert_eq(test_wait(test_fork(create_and_die, &w)), 0);
+	pid_t user = test_fork(attach_and_wait, &w);
 	int attached = test_await(ready[0]);
 	int kept = attached == 0 ? test_wait(test_fork(cleaner_fn, &w)) : -1;
 	test_signal(release[1]);
@@ -531,10 +500,10 @@ static pid_t free_host_pid(void)
 }
 
 /* The process that becomes pid 1 of the new namespace: it makes the next
- * pid there w->pid, and forks the creator, which stays alive (detached)
+ * pid there pid, and forks the creator, which detaches and stays alive
  * until released. */
 struct contained {
-	struct watched w;
+	struct job w;
 	pid_t pid;
 };
 
@@ -546,8 +515,8 @@ static int creator_in_namespace(void *arg)
 		return 20;
 	pid_t creator = fork();
 	if (creator == 0) {
-		int rc = create_then_exit((void *)&c->w);
-		if (rc == 0 && test_signal(c->w.ready_fd) == 0)
+		int rc = create_and_die((void *)&c->w);
+		if (rc == 0 && pshm_detach(left_attached) == 0 && test_signal(c->w.fd) == 0)
 			test_await(c->w.release_fd);
 		_exit(rc);
 	}
@@ -573,7 +542,7 @@ BACKEND_TEST(orphans, a_creator_in_another_pid_namespace_is_not_judged_dead)
 	int ready[2], release[2];
 	cr_assert_eq(pipe(ready), 0);
 	cr_assert_eq(pipe(release), 0);
-	struct contained c = {{backend, name, ready[1], release[0], 0, 0}, free_host_pid()};
+	struct contained c = {{backend, name, 64, ready[1], release[0], 0, 0}, free_host_pid()};
 	cr_assert_gt(c.pid, 0);
 	pid_t outer = test_fork(enter_new_namespace, &c);
 	int created = test_await(ready[0]);
@@ -635,7 +604,7 @@ BACKEND_TEST(orphans, a_segment_made_anew_while_the_cleaner_judges_the_old_one_s
 {
 	char name[PSHM_NAME_MAX + 1], out[128];
 	test_name(name, "remade");
-	struct job j = {backend, name, 64, -1, -1};
+	struct job j = {backend, name, 64, -1, -1, 0, 0};
 	cr_assert_eq(test_wait(test_fork(create_and_die, &j)), 0);
 	const char *args[] = {pshm_backend_name(backend), name, "clean-racing", NULL};
 	int status = test_run_helper(args, out, sizeof(out));
