@@ -104,15 +104,24 @@ int test_wait(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
+/*
+ * The helper's command line: $PSHM_TEST_EXEC first where it is set, the
+ * program that runs a binary of this build (qemu-user for another
+ * architecture: there is no binfmt_misc to start one by itself).
+ */
 pid_t test_spawn_helper(const char *const args[], int *out_fd)
 {
-	const char *argv[16] = {PSHM_HELPER};
-	size_t argc = 1;
-	while (args[argc - 1] != NULL) {
+	const char *argv[16];
+	const char *emulator = getenv("PSHM_TEST_EXEC");
+	size_t argc = 0;
+	if (emulator != NULL && emulator[0] != '\0')
+		argv[argc++] = emulator;
+	argv[argc++] = PSHM_HELPER;
+	for (size_t i = 0; args[i] != NULL; i++) {
 		cr_assert_lt(argc, sizeof(argv) / sizeof(argv[0]) - 1);
-		argv[argc] = args[argc - 1];
-		argc++;
+		argv[argc++] = args[i];
 	}
+	argv[argc] = NULL;
 	int fds[2];
 	cr_assert_eq(pipe(fds), 0);
 	fflush(NULL);
@@ -122,7 +131,7 @@ pid_t test_spawn_helper(const char *const args[], int *out_fd)
 		dup2(fds[1], STDOUT_FILENO);
 		close(fds[0]);
 		close(fds[1]);
-		execv(PSHM_HELPER, (char *const *)argv);
+		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
