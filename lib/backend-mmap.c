@@ -102,7 +102,7 @@ static int mmap_create_anon(struct pshm__map *map, size_t len, unsigned how)
 {
 	int flags = MAP_SHARED | MAP_ANONYMOUS;
 	if (how & PSHM__MAKE_HUGE) {
-#ifdef MAP_HUGETLB
+#if HAVE_DECL_MAP_HUGETLB
 		flags |= MAP_HUGETLB;
 #else
 		return -ENOTSUP;

@@ -99,7 +99,7 @@ static int open_unnamed(int *in_tmpfs)
 /* A memfd of huge pages (hugetlbfs: the pages are reserved when mapped). */
 static int open_unnamed_huge(void)
 {
-#if HAVE_MEMFD_CREATE && defined(MFD_HUGETLB)
+#if HAVE_MEMFD_CREATE && HAVE_DECL_MFD_HUGETLB
 	int fd = memfd_create("pshm", MFD_CLOEXEC | MFD_HUGETLB);
 	if (fd >= 0)
 		return fd;

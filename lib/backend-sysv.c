@@ -141,7 +141,7 @@ static int shmget_flags(unsigned how)
 {
 	if (!(how & PSHM__MAKE_HUGE))
 		return 0;
-#ifdef SHM_HUGETLB
+#if HAVE_DECL_SHM_HUGETLB
 	return SHM_HUGETLB;
 #else
 	return -ENOTSUP;

@@ -29,26 +29,22 @@ static int map_fd(int fd, size_t len, int rdonly, struct pshm__map *map)
 	return 0;
 }
 
-/*
- * Allocate len bytes of fd.  posix_fallocate returns its error rather than
- * setting errno.  A file system that cannot (EOPNOTSUPP, or EINVAL/ENODEV
- * from some) keeps the ftruncate size and the risk of a later SIGBUS.
- */
+/* Allocate length bytes of fd.  A file system that cannot (EOPNOTSUPP, or
+ * EINVAL/ENODEV from some) keeps the ftruncate size and the risk of a later
+ * SIGBUS. */
 static int reserve_blocks(int fd, off_t length)
 {
-	int err;
-	do
-		err = posix_fallocate(fd, 0, length);
-	while (err == EINTR);
-	switch (err) {
-	case 0:
-	case EOPNOTSUPP:
-	case EINVAL:
-	case ENODEV:
-	case ENOSYS:
+	int rc = pshm__allocate_file(fd, length);
+	switch (rc) {
+	case -EOPNOTSUPP:
+	case -EINVAL:
+	case -ENODEV:
+	case -ENOSYS:
+	case -ESPIPE:
+	case -ENXIO:
 		return 0;
 	default:
-		return -err;
+		return rc;
 	}
 }
 

@@ -337,6 +337,11 @@ int pshm__openat(int dirfd, const char *path, int flags, mode_t mode);
  * the count read (less at end of file), or a negative code. */
 ssize_t pshm__pread_head(int fd, void *buf, size_t len);
 
+/* Allocate the first length bytes of the file open on fd, a new one of that
+ * size: 0, -ENOSPC (or EDQUOT, EFBIG), or the code of a file that cannot be
+ * allocated this way (-EOPNOTSUPP, -EINVAL, -ENODEV, -ESPIPE...). */
+int pshm__allocate_file(int fd, off_t length);
+
 /* The time ms milliseconds from now on clock, normalized. */
 struct timespec pshm__deadline_after(clockid_t clock, long ms);
 

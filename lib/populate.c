@@ -17,7 +17,7 @@
 
 #include "internal.h"
 
-#if defined(MADV_POPULATE_WRITE) && defined(MADV_POPULATE_READ)
+#if HAVE_DECL_MADV_POPULATE_WRITE /* and MADV_POPULATE_READ, of the same release */
 int pshm__populate(void *addr, size_t len, int writable)
 {
 	int advice = writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;

@@ -75,3 +75,32 @@ struct timespec pshm__deadline_after(clockid_t clock, long ms)
 	}
 	return ts;
 }
+
+#if HAVE_POSIX_FALLOCATE
+int pshm__allocate_file(int fd, off_t length)
+{
+	int err; /* posix_fallocate returns its error, errno untouched */
+	do
+		err = posix_fallocate(fd, 0, length);
+	while (err == EINTR);
+	return -err;
+}
+#else
+/* Without posix_fallocate (macOS): a zero byte written into every page of
+ * the new file makes the file system find the page now, or say ENOSPC.
+ * Objects that cannot be written (macOS shm) say so and stay unreserved. */
+int pshm__allocate_file(int fd, off_t length)
+{
+	const char zero = 0;
+	off_t page = (off_t)pshm__page_size();
+	for (off_t at = 0; at < length; at += page) {
+		ssize_t n;
+		do
+			n = pwrite(fd, &zero, 1, at);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return pshm__neg_errno();
+	}
+	return 0;
+}
+#endif

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -17,10 +16,25 @@
 
 #include "internal.h"
 
+/* The futex operations used, as the kernel's ABI numbers them (so that no
+ * kernel header is needed: musl's compiler has none, nor do some cross
+ * toolchains). */
+#define FUTEX_WAKE 1
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_BITSET_MATCH_ANY 0xffffffffu
+
+/* A 32-bit system whose C library has a 64-bit time_t (musl, glibc with
+ * _TIME_BITS=64) passes its timespec to futex_time64. */
+#ifdef SYS_futex_time64
+#define SYS_FUTEX_FOR_TIMESPEC (sizeof(time_t) > sizeof(long) ? SYS_futex_time64 : SYS_futex)
+#else
+#define SYS_FUTEX_FOR_TIMESPEC SYS_futex
+#endif
+
 static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *timeout,
                   uint32_t bitset)
 {
-	return syscall(SYS_futex, (void *)word, op, val, timeout, NULL, bitset);
+	return syscall(SYS_FUTEX_FOR_TIMESPEC, (void *)word, op, val, timeout, NULL, bitset);
 }
 
 /*
