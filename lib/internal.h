@@ -342,12 +342,61 @@ ssize_t pshm__pread_head(int fd, void *buf, size_t len);
  * allocated this way (-EOPNOTSUPP, -EINVAL, -ENODEV, -ESPIPE...). */
 int pshm__allocate_file(int fd, off_t length);
 
+/* Whether a is earlier than b. */
+int pshm__timespec_before(const struct timespec *a, const struct timespec *b);
+
 /* The time ms milliseconds from now on clock, normalized. */
 struct timespec pshm__deadline_after(clockid_t clock, long ms);
 
 /* 0 if a file may grow to len bytes here, -EFBIG if RLIMIT_FSIZE forbids
  * it (the kernel would kill the process with SIGXFSZ). */
 int pshm__file_size_allowed(size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* The locks under mutex.c: mutex-pthread.c, mutex-owned.c                   */
+
+/* Bytes of a pshm_mutex_t that its lock may use. */
+#define PSHM__LOCK_BYTES 48
+
+enum pshm__lock_how {
+	PSHM__LOCK_WAIT,  /* until it is had */
+	PSHM__LOCK_TRY,   /* EBUSY if it is held (by the caller too) */
+	PSHM__LOCK_TIMED, /* ETIMEDOUT after timeout_ms */
+};
+
+/* A kind of lock: each call returns 0 or a positive errno, as pthread's do
+ * (lock: EOWNERDEAD when its holder died, EDEADLK when the caller holds it;
+ * unlock: EPERM when it does not; destroy: EBUSY while it is held). */
+struct pshm__lock_kind {
+	int (*init)(void *lock);
+	int (*lock)(void *lock, enum pshm__lock_how how, long timeout_ms);
+	int (*unlock)(void *lock);
+	int (*consistent)(void *lock);
+	int (*destroy)(void *lock);
+};
+
+extern const struct pshm__lock_kind pshm__lock_pthread; /* where robust mutexes are built */
+extern const struct pshm__lock_kind pshm__lock_owned;
+
+/* ------------------------------------------------------------------------ */
+/* Lock holders (holder-linux.c reads /proc; holder-posix.c cannot)          */
+
+/* Whether the kernel finds the dead holders of robust mutexes in this
+ * process: its robust futex list is registered (qemu-user and some seccomp
+ * sandboxes refuse it).  Asked once. */
+int pshm__kernel_robust(void);
+
+/* The calling thread as a lock holder: its Linux thread id (so that a
+ * thread that dies is seen gone), else its process id.  Below 2^30. */
+uint32_t pshm__holder_self(void);
+
+/* The calling thread's start time, to tell it from a later process given
+ * the same id; 0 where it cannot be known. */
+uint32_t pshm__holder_token(void);
+
+/* 1 if the holder id that started at token (0: not known) is surely gone:
+ * no such process, a zombie, or another process with that id; else 0. */
+int pshm__holder_gone(uint32_t id, uint32_t token);
 
 /* ------------------------------------------------------------------------ */
 /* Sleeping on a word of shared memory (wait-futex.c or wait-poll.c)         */

@@ -1,6 +1,8 @@
 /*
- * mutex.c - process-shared mutexes: robust pthread mutexes where the
- * platform has them, with the repair protocol of a dead owner kept whole.
+ * mutex.c - process-shared mutexes that report a dead holder everywhere,
+ * with the repair protocol kept whole, over one of two kinds of lock: a
+ * robust pthread mutex (mutex-pthread.c) where the kernel finds dead
+ * holders, the lock of mutex-owned.c where it does not.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -19,22 +21,52 @@
 #define PSHM__MUTEX_MAGIC 0x78746d70u /* "pmtx": pshm_mutex_init ran */
 
 /*
- * health mirrors the robust mutex's state for the calls that glibc gets
- * wrong: a trylock of a mutex that is not recoverable leaves it looking
- * locked, so that every later lock hangs instead of failing.  Once health
- * says UNRECOVERABLE no call reaches pthread again.
+ * health mirrors the mutex's state for the calls that glibc gets wrong: a
+ * trylock of a mutex that is not recoverable leaves it looking locked, so
+ * that every later lock hangs instead of failing.  Once health says
+ * UNRECOVERABLE no call reaches the lock again.
  */
 enum { HEALTHY, OWNER_DIED, UNRECOVERABLE };
+
+/*
+ * kind says which lock pshm_mutex_init chose, so that every process uses
+ * the one it chose: a robust pthread mutex where the system has one and the
+ * kernel keeps robust lists in the initializing process, else the lock of
+ * mutex-owned.c, which finds a dead holder by itself.
+ */
+enum { KIND_PTHREAD = 1, KIND_OWNED = 2 };
 
 struct pshm__mutex {
 	_Atomic uint32_t magic;
 	_Atomic uint32_t health;
-	pthread_mutex_t mutex;
+	uint32_t kind;
+	uint32_t unused;
+	alignas(8) unsigned char lock[PSHM__LOCK_BYTES];
 };
 
 _Static_assert(offsetof(struct pshm__mutex, magic) == 0, "pshm__initialized reads the magic first");
 _Static_assert(sizeof(struct pshm__mutex) <= sizeof(pshm_mutex_t), "pshm_mutex_t too small");
 _Static_assert(alignof(struct pshm__mutex) <= alignof(pshm_mutex_t), "pshm_mutex_t misaligned");
+
+/* The kind of lock a new mutex gets here. */
+static uint32_t kind_for_new_mutex(void)
+{
+#if PSHM_HAVE_ROBUST_MUTEX
+	if (pshm__kernel_robust())
+		return KIND_PTHREAD;
+#endif
+	return KIND_OWNED;
+}
+
+/* The calls of mx's kind of lock, or NULL for a kind not built here. */
+static const struct pshm__lock_kind *kind_of(const struct pshm__mutex *mx)
+{
+#if PSHM_HAVE_ROBUST_MUTEX
+	if (mx->kind == KIND_PTHREAD)
+		return &pshm__lock_pthread;
+#endif
+	return mx->kind == KIND_OWNED ? &pshm__lock_owned : NULL;
+}
 
 /* The mutex behind m, or NULL when m is NULL or was never initialized. */
 static struct pshm__mutex *mutex_of(pshm_mutex_t *m)
@@ -81,8 +113,8 @@ static void forget_repair(const struct pshm__mutex *mx)
 		repairs[i].held = NULL;
 }
 
-/* The result of a pthread lock call on mx, as a libpshm code.  (Without
- * robust mutexes the owner-died codes never come.) */
+/* The result of a lock call on mx (a positive errno, as pthread's), as a
+ * libpshm code. */
 static int lock_result(struct pshm__mutex *mx, int err)
 {
 	if (err == EOWNERDEAD) { /* we hold it: nobody else writes health now */
@@ -100,23 +132,11 @@ static int lock_result(struct pshm__mutex *mx, int err)
 /* Why mx (from mutex_of) cannot be locked, or 0 if it can. */
 static int lock_refusal(struct pshm__mutex *mx)
 {
-	if (mx == NULL)
+	if (mx == NULL || kind_of(mx) == NULL)
 		return -EINVAL;
 	if (atomic_load_explicit(&mx->health, memory_order_relaxed) == UNRECOVERABLE)
 		return PSHM_ENOTRECOVERABLE;
 	return 0;
-}
-
-static int set_mutex_attributes(pthread_mutexattr_t *attr)
-{
-	int err = pthread_mutexattr_setpshared(attr, PTHREAD_PROCESS_SHARED);
-	if (err == 0)
-		err = pthread_mutexattr_settype(attr, PTHREAD_MUTEX_ERRORCHECK);
-#if PSHM_HAVE_ROBUST_MUTEX
-	if (err == 0)
-		err = pthread_mutexattr_setrobust(attr, PTHREAD_MUTEX_ROBUST);
-#endif
-	return err;
 }
 
 PSHM_EXTERN int pshm_mutex_init(pshm_mutex_t *m)
@@ -124,14 +144,8 @@ PSHM_EXTERN int pshm_mutex_init(pshm_mutex_t *m)
 	struct pshm__mutex *mx = (struct pshm__mutex *)(void *)m;
 	if (mx == NULL)
 		return -EINVAL;
-	pthread_mutexattr_t attr;
-	int err = pthread_mutexattr_init(&attr);
-	if (err != 0)
-		return -err;
-	err = set_mutex_attributes(&attr);
-	if (err == 0)
-		err = pthread_mutex_init(&mx->mutex, &attr);
-	pthread_mutexattr_destroy(&attr);
+	mx->kind = kind_for_new_mutex();
+	int err = kind_of(mx)->init(mx->lock);
 	if (err != 0)
 		return -err;
 	atomic_store_explicit(&mx->health, HEALTHY, memory_order_relaxed);
@@ -139,41 +153,38 @@ PSHM_EXTERN int pshm_mutex_init(pshm_mutex_t *m)
 	return 0;
 }
 
-PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
+/* Lock m as how says (timeout_ms for PSHM__LOCK_TIMED). */
+static int lock(pshm_mutex_t *m, enum pshm__lock_how how, long timeout_ms)
 {
 	struct pshm__mutex *mx = mutex_of(m);
 	int rc = lock_refusal(mx);
-	return rc != 0 ? rc : lock_result(mx, pthread_mutex_lock(&mx->mutex));
+	return rc != 0 ? rc : lock_result(mx, kind_of(mx)->lock(mx->lock, how, timeout_ms));
+}
+
+PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
+{
+	return lock(m, PSHM__LOCK_WAIT, 0);
 }
 
 PSHM_EXTERN int pshm_mutex_trylock(pshm_mutex_t *m)
 {
-	struct pshm__mutex *mx = mutex_of(m);
-	int rc = lock_refusal(mx);
-	if (rc != 0)
-		return rc;
-	int err = pthread_mutex_trylock(&mx->mutex);
-	/* glibc says EDEADLK for a robust mutex the caller holds; POSIX says
-	 * EBUSY for any held mutex, and so do we. */
-	return lock_result(mx, err == EDEADLK ? EBUSY : err);
+	return lock(m, PSHM__LOCK_TRY, 0);
 }
 
 PSHM_EXTERN int pshm_mutex_timedlock(pshm_mutex_t *m, long timeout_ms)
 {
-	struct pshm__mutex *mx = mutex_of(m);
-	int rc = lock_refusal(mx);
-	if (rc != 0)
-		return rc;
-	if (timeout_ms < 0)
+	if (timeout_ms < 0 && lock_refusal(mutex_of(m)) == 0)
 		return -EINVAL;
-	struct timespec deadline = pshm__deadline_after(CLOCK_REALTIME, timeout_ms);
-	return lock_result(mx, pthread_mutex_timedlock(&mx->mutex, &deadline));
+	return lock(m, PSHM__LOCK_TIMED, timeout_ms);
 }
 
-static int unlock(struct pshm__mutex *mx)
+PSHM_EXTERN int pshm_mutex_unlock(pshm_mutex_t *m)
 {
+	struct pshm__mutex *mx = mutex_of(m);
+	if (mx == NULL || kind_of(mx) == NULL)
+		return -EINVAL;
 	int died = atomic_load_explicit(&mx->health, memory_order_relaxed) == OWNER_DIED;
-	int err = pthread_mutex_unlock(&mx->mutex);
+	int err = kind_of(mx)->unlock(mx->lock);
 	if (err != 0)
 		return -err;
 	if (died) { /* unlocked without pshm_mutex_consistent: lost for good */
@@ -183,47 +194,32 @@ static int unlock(struct pshm__mutex *mx)
 	return 0;
 }
 
-PSHM_EXTERN int pshm_mutex_unlock(pshm_mutex_t *m)
-{
-	struct pshm__mutex *mx = mutex_of(m);
-	return mx == NULL ? -EINVAL : unlock(mx);
-}
-
 PSHM_EXTERN int pshm_mutex_consistent(pshm_mutex_t *m)
 {
 	struct pshm__mutex *mx = mutex_of(m);
-	if (mx == NULL)
-		return -EINVAL;
-#if PSHM_HAVE_ROBUST_MUTEX
-	if (atomic_load(&mx->health) != OWNER_DIED)
+	if (mx == NULL || kind_of(mx) == NULL || atomic_load(&mx->health) != OWNER_DIED)
 		return -EINVAL;
 	if (repair_slot(mx) < 0)
 		return -EPERM; /* another thread or process holds it */
-	int err = pthread_mutex_consistent(&mx->mutex);
+	int err = kind_of(mx)->consistent(mx->lock);
 	if (err != 0)
 		return -err;
 	forget_repair(mx);
 	atomic_store(&mx->health, HEALTHY);
 	return 0;
-#else
-	return -ENOTSUP;
-#endif
 }
 
 PSHM_EXTERN int pshm_mutex_destroy(pshm_mutex_t *m)
 {
 	struct pshm__mutex *mx = mutex_of(m);
-	if (mx == NULL)
+	if (mx == NULL || kind_of(mx) == NULL)
 		return -EINVAL;
-	/* pthread_mutex_destroy of a locked mutex is undefined: find out first
-	 * (an unrecoverable one is never locked again, so it may go). */
+	/* An unrecoverable mutex is never locked again: it may go as it is. */
 	if (atomic_load(&mx->health) != UNRECOVERABLE) {
-		int err = pthread_mutex_trylock(&mx->mutex);
-		if (err == EBUSY || err == EDEADLK)
-			return -EBUSY;
-		if (err == 0 || err == EOWNERDEAD)
-			pthread_mutex_unlock(&mx->mutex);
+		int err = kind_of(mx)->destroy(mx->lock);
+		if (err != 0)
+			return -err;
 	}
 	atomic_store_explicit(&mx->magic, 0, memory_order_relaxed);
-	return -pthread_mutex_destroy(&mx->mutex);
+	return 0;
 }

@@ -104,3 +104,8 @@ int pshm__allocate_file(int fd, off_t length)
 	return 0;
 }
 #endif
+
+int pshm__timespec_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}

@@ -1,0 +1,124 @@
+/*
+ * holder-linux.c - lock holders on Linux: a thread id names the holder (a
+ * thread that dies is gone even while its process lives), /proc/ID/stat
+ * gives its start time and whether it is a zombie, and get_robust_list
+ * tells whether the kernel keeps this process's robust futex list.
+ */
+#define _DEFAULT_SOURCE /* syscall */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int pshm__kernel_robust(void)
+{
+	static _Atomic int known; /* 0: not asked; 1: yes; 2: no */
+	int answer = atomic_load_explicit(&known, memory_order_relaxed);
+	if (answer == 0) {
+		/* Only whether the call exists: musl registers its list only when
+		 * it first locks a robust mutex, so the head may still be NULL. */
+		void *head = NULL;
+		size_t len = 0;
+		answer = syscall(SYS_get_robust_list, 0, &head, &len) == 0 ? 1 : 2;
+		atomic_store_explicit(&known, answer, memory_order_relaxed);
+	}
+	return answer == 1;
+}
+
+/* The state letter and start time of process or thread id, from
+ * /proc/ID/stat: 0, or -1 if it cannot be read. */
+static int read_stat(uint32_t id, char *state, unsigned long long *start)
+{
+	char path[48], text[1024];
+	snprintf(path, sizeof(path), "/proc/%lu/stat", (unsigned long)id);
+	int fd = pshm__openat(AT_FDCWD, path, O_RDONLY, 0);
+	if (fd < 0)
+		return -1;
+	ssize_t n = pshm__pread_head(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	/* "ID (COMM) STATE PPID ...": COMM may hold anything, ')' included;
+	 * the start time is the 20th field after the state. */
+	const char *end = strrchr(text, ')');
+	if (end == NULL || sscanf(end + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+	                                   " %*s %*s %*s %*s %*s %*s %llu",
+	                          state, start) != 2)
+		return -1;
+	return 0;
+}
+
+static uint32_t token_of(unsigned long long start)
+{
+	uint32_t token = (uint32_t)(start ^ (start >> 32));
+	return token != 0 ? token : 1; /* 0 means "not known" */
+}
+
+/* This thread's id and start token, read once per thread and again in a
+ * fork child (its thread has another id): forks counts the children. */
+static _Atomic unsigned forks;
+static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
+static _Thread_local int self_known;
+static _Thread_local unsigned self_forks;
+static _Thread_local uint32_t self_id, self_token;
+
+static void count_fork(void)
+{
+	atomic_fetch_add_explicit(&forks, 1, memory_order_relaxed);
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, count_fork);
+}
+
+static void know_self(void)
+{
+	pthread_once(&watch_once, watch_forks);
+	unsigned now = atomic_load_explicit(&forks, memory_order_relaxed);
+	if (self_known && self_forks == now)
+		return;
+	self_id = (uint32_t)syscall(SYS_gettid);
+	char state;
+	unsigned long long start;
+	self_token = read_stat(self_id, &state, &start) == 0 ? token_of(start) : 0;
+	self_forks = now;
+	self_known = 1;
+}
+
+uint32_t pshm__holder_self(void)
+{
+	know_self();
+	return self_id;
+}
+
+uint32_t pshm__holder_token(void)
+{
+	know_self();
+	return self_token;
+}
+
+int pshm__holder_gone(uint32_t id, uint32_t token)
+{
+	if (kill((pid_t)id, 0) < 0 && errno == ESRCH)
+		return 1;
+	char state;
+	unsigned long long start;
+	if (read_stat(id, &state, &start) != 0)
+		return 0; /* hidden (hidepid) or closed: not known, so alive */
+	if (state == 'Z' || state == 'X')
+		return 1; /* dead, not yet reaped by its parent */
+	return token != 0 && token_of(start) != token;
+}

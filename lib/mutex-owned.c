@@ -1,0 +1,178 @@
+/*
+ * mutex-owned.c - a lock that finds its dead holder by itself, for where the
+ * kernel does not: systems without robust mutexes (macOS), and Linux
+ * processes whose kernel interface has no robust futex lists at run time
+ * (qemu-user, some seccomp sandboxes), where a robust pthread mutex whose
+ * holder was killed would stay locked for ever.
+ *
+ * The lock word holds the holder's id (a Linux thread id, else a pid) and a
+ * flag for sleepers.  The holder also records its id with its start time,
+ * and its PID namespace: a waiter that has slept a while without the word
+ * changing asks whether that holder is gone (no such process, or another
+ * process with its pid, or a zombie) and, if it surely is, takes the word
+ * over from it and reports EOWNERDEAD, as a robust mutex does.  A holder
+ * that cannot be judged (another PID namespace, /proc closed) is alive.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define WAITERS 0x80000000u /* somebody sleeps on the word: unlock wakes */
+#define HOLDER_MASK 0x3fffffffu
+#define CHECK_EVERY_MS 20 /* how long a waiter sleeps before judging the holder */
+
+struct owned {
+	_Atomic uint32_t word;      /* 0: free; else holder id | WAITERS */
+	uint32_t unused;
+	_Atomic uint64_t holder;    /* id << 32 | start token, once it holds */
+	_Atomic uint64_t namespace; /* its PID namespace (0: not known) */
+	_Atomic uintptr_t thread;   /* which of its process's threads holds it */
+};
+
+_Static_assert(sizeof(struct owned) <= PSHM__LOCK_BYTES, "the owned lock does not fit");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "holder records must be lock-free across processes");
+
+/* Distinct for each live thread of a process: the address of a thread-local. */
+static _Thread_local char thread_mark;
+#define THIS_THREAD ((uintptr_t)&thread_mark)
+
+static int owned_init(void *lock)
+{
+	struct owned *o = lock;
+	atomic_store_explicit(&o->holder, 0, memory_order_relaxed);
+	atomic_store_explicit(&o->thread, 0, memory_order_relaxed);
+	atomic_store_explicit(&o->word, 0, memory_order_release);
+	return 0;
+}
+
+/* After taking the word: say who holds it. */
+static void record_holder(struct owned *o, uint32_t self)
+{
+	atomic_store_explicit(&o->thread, THIS_THREAD, memory_order_relaxed);
+	atomic_store_explicit(&o->namespace, pshm__pid_namespace(), memory_order_relaxed);
+	uint64_t rec = (uint64_t)self << 32 | pshm__holder_token();
+	atomic_store_explicit(&o->holder, rec, memory_order_release);
+}
+
+/*
+ * Whether the holder named by word is surely gone.  Its record is read
+ * after the word: a record of another id means the holder has not written
+ * its own yet, so it is alive.
+ */
+static int holder_gone(struct owned *o, uint32_t word)
+{
+	uint32_t id = word & HOLDER_MASK;
+	uint64_t rec = atomic_load_explicit(&o->holder, memory_order_acquire);
+	if ((uint32_t)(rec >> 32) != id)
+		return 0;
+	uint64_t ns = atomic_load_explicit(&o->namespace, memory_order_relaxed);
+	if (ns != pshm__pid_namespace())
+		return 0; /* its id means another process here */
+	return pshm__holder_gone(id, (uint32_t)rec);
+}
+
+/* Take the word: from 0, or from a holder that is gone (EOWNERDEAD). */
+static int take(struct owned *o, uint32_t seen, uint32_t self, uint32_t keep)
+{
+	uint32_t want = self | keep;
+	if (seen == 0) {
+		if (!atomic_compare_exchange_strong_explicit(&o->word, &seen, want, memory_order_acquire,
+		                                             memory_order_relaxed))
+			return EAGAIN;
+		record_holder(o, self);
+		return 0;
+	}
+	if (!holder_gone(o, seen))
+		return EBUSY;
+	if (!atomic_compare_exchange_strong_explicit(&o->word, &seen, want | WAITERS,
+	                                             memory_order_acquire, memory_order_relaxed))
+		return EAGAIN;
+	record_holder(o, self);
+	return EOWNERDEAD;
+}
+
+/* Whether the caller holds the lock. */
+static int held_by_caller(struct owned *o, uint32_t word, uint32_t self)
+{
+	return word != 0 && (word & HOLDER_MASK) == self &&
+	       atomic_load_explicit(&o->thread, memory_order_relaxed) == THIS_THREAD;
+}
+
+/* Sleep while the word is seen, at most until the next check or deadline:
+ * ETIMEDOUT once the deadline has passed. */
+static int nap(struct owned *o, uint32_t seen, const struct timespec *deadline)
+{
+	if (!(seen & WAITERS) &&
+	    !atomic_compare_exchange_strong_explicit(&o->word, &seen, seen | WAITERS,
+	                                             memory_order_relaxed, memory_order_relaxed))
+		return 0; /* it changed: look again */
+	struct timespec check = pshm__deadline_after(CLOCK_MONOTONIC, CHECK_EVERY_MS);
+	int last = deadline != NULL && pshm__timespec_before(deadline, &check);
+	int rc = pshm__wait(&o->word, seen | WAITERS, last ? deadline : &check);
+	return rc == -ETIMEDOUT && last ? ETIMEDOUT : 0;
+}
+
+static int owned_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
+{
+	struct owned *o = lock;
+	uint32_t self = pshm__holder_self();
+	struct timespec deadline = pshm__deadline_after(CLOCK_MONOTONIC, timeout_ms);
+	uint32_t keep = 0; /* once asleep, keep WAITERS: others may sleep too */
+	for (;;) {
+		uint32_t seen = atomic_load_explicit(&o->word, memory_order_relaxed);
+		if (held_by_caller(o, seen, self))
+			return how == PSHM__LOCK_TRY ? EBUSY : EDEADLK;
+		int rc = take(o, seen, self, keep);
+		if (rc != EAGAIN && rc != EBUSY)
+			return rc;
+		if (rc == EAGAIN)
+			continue;
+		if (how == PSHM__LOCK_TRY)
+			return EBUSY;
+		rc = nap(o, seen, how == PSHM__LOCK_TIMED ? &deadline : NULL);
+		if (rc != 0)
+			return rc;
+		keep = WAITERS;
+	}
+}
+
+static int owned_unlock(void *lock)
+{
+	struct owned *o = lock;
+	uint32_t seen = atomic_load_explicit(&o->word, memory_order_relaxed);
+	if (!held_by_caller(o, seen, pshm__holder_self()))
+		return EPERM;
+	atomic_store_explicit(&o->thread, 0, memory_order_relaxed);
+	atomic_store_explicit(&o->holder, 0, memory_order_relaxed);
+	if (atomic_exchange_explicit(&o->word, 0, memory_order_release) & WAITERS)
+		pshm__wake(&o->word, 0);
+	return 0;
+}
+
+static int owned_consistent(void *lock)
+{
+	(void)lock; /* the holder keeps the word: nothing to mark */
+	return 0;
+}
+
+/* A lock held by a holder that is gone may go, as a robust one may. */
+static int owned_destroy(void *lock)
+{
+	struct owned *o = lock;
+	uint32_t word = atomic_load_explicit(&o->word, memory_order_acquire);
+	return word != 0 && !holder_gone(o, word) ? EBUSY : 0;
+}
+
+const struct pshm__lock_kind pshm__lock_owned = {
+	.init = owned_init,
+	.lock = owned_lock,
+	.unlock = owned_unlock,
+	.consistent = owned_consistent,
+	.destroy = owned_destroy,
+};
