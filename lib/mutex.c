@@ -41,7 +41,9 @@ struct pshm__mutex {
 	_Atomic uint32_t health;
 	uint32_t kind;
 	uint32_t unused;
-	alignas(8) unsigned char lock[PSHM__LOCK_BYTES];
+	/* aligned as pshm_mutex_t, which pshm.h asks callers to put at a
+	 * multiple of 8 (what the kinds' 64-bit words need) */
+	unsigned long long lock[PSHM__LOCK_BYTES / sizeof(unsigned long long)];
 };
 
 _Static_assert(offsetof(struct pshm__mutex, magic) == 0, "pshm__initialized reads the magic first");

@@ -571,7 +571,12 @@ BACKEND_TEST(input, sizes_beyond_the_address_space_are_refused)
 
 BACKEND_TEST(input, a_size_the_system_cannot_give_fails_cleanly)
 {
+#if SIZE_MAX > UINT32_MAX
 	const size_t huge = (size_t)1 << 50; /* 1 PiB: valid, but no machine maps it */
+#else
+	const size_t huge = 0;
+	cr_skip_test("a 32-bit process may be given any size it may ask for: see the next test");
+#endif
 	pshm_attr_t attr;
 	test_attr(&attr, backend, 0);
 	char name[PSHM_NAME_MAX + 1];
@@ -585,6 +590,37 @@ BACKEND_TEST(input, a_size_the_system_cannot_give_fails_cleanly)
 	cr_assert_str_neq(pshm_strerror(rc), "Unknown error", "code %d", rc);
 	cr_assert_null(shm);
 	cr_assert_eq(attach_rc(backend, name, 0, &shm), -ENOENT, "a failed create left a name");
+}
+
+/* A 32-bit process: sizes near 4 GiB are refused, and the largest one the
+ * contract allows (objects stop at PTRDIFF_MAX, as malloc's do) is mapped
+ * where the address space has room for it, and shared with a child. */
+/* In a child: the last byte of the segment. */
+static int reads_last_byte(void *arg)
+{
+	pshm_t *shm = arg;
+	return ((unsigned char *)pshm_addr(shm))[pshm_size(shm) - 1];
+}
+
+BACKEND_TEST(input, a_32_bit_process_maps_the_largest_size_it_may_ask_for)
+{
+	if (SIZE_MAX > UINT32_MAX)
+		cr_skip_test("a 64-bit process: no machine has the memory for PTRDIFF_MAX bytes");
+	const size_t largest = (size_t)PTRDIFF_MAX - 256 - (size_t)sysconf(_SC_PAGESIZE);
+	pshm_attr_t attr;
+	test_attr(&attr, backend, PSHM_NORESERVE);
+	pshm_t *shm = NULL;
+	cr_assert_eq(pshm_create(&shm, NULL, (size_t)3 << 30, &attr), -EINVAL, "3 GiB");
+	cr_assert_eq(pshm_create(&shm, NULL, SIZE_MAX - 4096, &attr), -EINVAL, "near 4 GiB");
+	int rc = pshm_create(&shm, NULL, largest, &attr);
+	if (rc == -ENOMEM || rc == -ENOSPC)
+		cr_skip_test("no room for %zu bytes here: %s", largest, pshm_strerror(rc));
+	cr_assert_eq(rc, 0, "%s", pshm_strerror(rc));
+	unsigned char *p = pshm_addr(shm);
+	p[largest - 1] = 0x5a;
+	pid_t pid = test_fork(reads_last_byte, shm);
+	cr_assert_eq(test_wait(pid), 0x5a, "the child saw another last byte");
+	cr_assert_eq(pshm_destroy(shm), 0);
 }
 
 /* ------------------------------------------------------------------------ */
