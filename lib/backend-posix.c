@@ -1,7 +1,10 @@
 /*
  * backend-posix.c - shm_open + ftruncate + mmap(MAP_SHARED).
  *
- * A named segment "NAME" is the shm object "/pshm.NAME".  An anonymous one is
+ * A named segment "NAME" is the shm object "/pshm.NAME", or where that is
+ * longer than the system takes (macOS: 31 bytes) "/pshm#" and a 64-bit
+ * hash of NAME, as APR and Qt shorten theirs; the name in the header tells
+ * two names of one hash apart (PSHM_ECOLLISION).  An anonymous one is
  * a memfd where the system has memfd_create, else a shm object of a unique
  * name that is unlinked as soon as it is open: either way it has no name
  * that could leak.
@@ -12,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -20,7 +24,10 @@
 
 #include "internal.h"
 
-#define POSIX_FILE_PREFIX "pshm." /* as /dev/shm shows it on Linux */
+#define POSIX_STEM "pshm"          /* as /dev/shm shows the objects on Linux: */
+#define POSIX_FILE_PREFIX "pshm."  /* "pshm.NAME" */
+#define POSIX_HASHED_MARK '#'      /* "pshm#HASH" */
+#define HASHED_LENGTH 17           /* "#" and 16 hex digits */
 #define POSIX_PREFIX "/" POSIX_FILE_PREFIX
 #define POSIX_FILES "/dev/shm" /* where Linux keeps the objects, as files */
 
@@ -48,18 +55,38 @@ static int shm_open_retry(const char *object, int flags, mode_t mode)
 	return fd < 0 ? pshm__neg_errno() : fd;
 }
 
-/* shm_open of name's object "/pshm.NAME". */
+/* FNV-1a, 64 bits: the same on every system and byte order. */
+static uint64_t name_hash(const char *name)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
+		h = (h ^ *p) * UINT64_C(1099511628211);
+	return h;
+}
+
+/* The shm object of segment name: "/pshm.NAME", or "/pshm#HASH" where that
+ * is too long for the system. */
+static void object_of(const char *name, object_name object)
+{
+	if (strlen(POSIX_PREFIX) + strlen(name) <= PSHM_SHM_NAME_MAX)
+		snprintf(object, sizeof(object_name), POSIX_PREFIX "%.*s", PSHM_NAME_MAX, name);
+	else
+		snprintf(object, sizeof(object_name), "/" POSIX_STEM "%c%016llx", POSIX_HASHED_MARK,
+		         (unsigned long long)name_hash(name));
+}
+
+/* shm_open of name's object. */
 static int open_object(const char *name, int flags, mode_t mode)
 {
 	object_name object;
-	snprintf(object, sizeof(object), POSIX_PREFIX "%s", name);
+	object_of(name, object);
 	return shm_open_retry(object, flags, mode);
 }
 
 static int unlink_object(const char *name)
 {
 	object_name object;
-	snprintf(object, sizeof(object), POSIX_PREFIX "%s", name);
+	object_of(name, object);
 	return shm_unlink(object) < 0 ? pshm__neg_errno() : 0;
 }
 
@@ -154,8 +181,10 @@ static int posix_open_named(struct pshm__map *map, const char *name, unsigned fl
  * described from where Linux keeps it; elsewhere nothing is known of it. */
 static void describe_unopenable(const char *name, struct pshm__object *obj)
 {
+	object_name object;
+	object_of(name, object);
 	char path[sizeof(POSIX_FILES) + sizeof(object_name)];
-	snprintf(path, sizeof(path), POSIX_FILES "/" POSIX_FILE_PREFIX "%s", name);
+	snprintf(path, sizeof(path), POSIX_FILES "%s", object);
 	struct stat st;
 	if (lstat(path, &st) < 0)
 		memset(&st, 0, sizeof(st)); /* nothing known but that it is there */
@@ -192,6 +221,45 @@ static int posix_unlink(const char *name, const struct pshm__ident *only)
 	return unlink_object(name);
 }
 
+struct listing {
+	int (*fn)(const char *name, void *arg);
+	void *arg;
+};
+
+/* The segment name in the header of the hashed object "/pshm#HASH" (rest:
+ * "#HASH") into name, if its hash is that one: 0, else -1. */
+static int hashed_name(const char *rest, char name[PSHM_NAME_MAX + 2])
+{
+	if (strlen(rest) != HASHED_LENGTH)
+		return -1;
+	object_name object;
+	snprintf(object, sizeof(object), "/" POSIX_STEM "%.17s", rest);
+	int fd = shm_open_retry(object, O_RDONLY, 0);
+	if (fd < 0)
+		return -1;
+	struct pshm__header hdr;
+	ssize_t got = pshm__pread_head(fd, &hdr, sizeof(hdr));
+	close(fd);
+	if (got != (ssize_t)sizeof(hdr) || memchr(hdr.name, '\0', sizeof(hdr.name)) == NULL)
+		return -1;
+	memcpy(name, hdr.name, sizeof(hdr.name));
+	object_name again;
+	object_of(name, again);
+	return strcmp(again, object) == 0 ? 0 : -1;
+}
+
+/* A file of /dev/shm after "pshm": ".NAME", or "#HASH" of a long name. */
+static int list_entry(const char *rest, void *arg)
+{
+	const struct listing *l = arg;
+	if (rest[0] == '.')
+		return l->fn(rest + 1, l->arg);
+	char name[PSHM_NAME_MAX + 2];
+	if (rest[0] == POSIX_HASHED_MARK && hashed_name(rest, name) == 0)
+		return l->fn(name, l->arg);
+	return 0; /* another library's, or a hashed one not made (or not ours) */
+}
+
 /* Linux shows the shm objects as the files of /dev/shm; elsewhere nothing
  * lists them. */
 static int posix_list(int (*fn)(const char *name, void *arg), void *arg)
@@ -199,7 +267,8 @@ static int posix_list(int (*fn)(const char *name, void *arg), void *arg)
 	int dirfd = pshm__openat(AT_FDCWD, POSIX_FILES, O_RDONLY | O_DIRECTORY, 0);
 	if (dirfd < 0)
 		return -ENOTSUP;
-	return pshm__list_dir(dirfd, POSIX_FILE_PREFIX, fn, arg);
+	struct listing l = {fn, arg};
+	return pshm__list_dir(dirfd, POSIX_STEM, list_entry, &l);
 }
 
 /* Named segments need shm_open itself, not just memfd_create.  Only a

@@ -1,7 +1,7 @@
 /*
  * holder-linux.c - lock holders on Linux: a thread id names the holder (a
- * thread that dies is gone even while its process lives), /proc/ID/stat
- * gives its start time and whether it is a zombie, and get_robust_list
+ * thread that dies is gone even while its process lives), /proc gives its
+ * start time and whether it is a zombie, and get_robust_list
  * tells whether the kernel keeps this process's robust futex list.
  */
 #define _DEFAULT_SOURCE /* syscall */
@@ -37,11 +37,14 @@ int pshm__kernel_robust(void)
 }
 
 /* The state letter and start time of process or thread id, from
- * /proc/ID/stat: 0, or -1 if it cannot be read. */
+ * /proc/ID/task/ID/stat: 0, or -1 if it cannot be read.  That file, not
+ * /proc/ID/stat, reads the same whoever reads it: qemu-user makes up the
+ * latter (a start time included) when a process reads its own. */
 static int read_stat(uint32_t id, char *state, unsigned long long *start)
 {
-	char path[48], text[1024];
-	snprintf(path, sizeof(path), "/proc/%lu/stat", (unsigned long)id);
+	char path[64], text[1024];
+	snprintf(path, sizeof(path), "/proc/%lu/task/%lu/stat", (unsigned long)id,
+	         (unsigned long)id);
 	int fd = pshm__openat(AT_FDCWD, path, O_RDONLY, 0);
 	if (fd < 0)
 		return -1;

@@ -31,6 +31,8 @@ static size_t read_huge_page_size(void)
 
 size_t pshm__huge_page_size(void)
 {
+	if (!(HAVE_DECL_MAP_HUGETLB || HAVE_DECL_SHM_HUGETLB || HAVE_DECL_MFD_HUGETLB))
+		return 0; /* built without a way to ask for them */
 	static _Atomic size_t cached = NOT_READ;
 	size_t size = atomic_load_explicit(&cached, memory_order_relaxed);
 	if (size == NOT_READ) { /* racing readers read the same answer */

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,9 +89,15 @@ int pshm__allocate_file(int fd, off_t length)
 #else
 /* Without posix_fallocate (macOS): a zero byte written into every page of
  * the new file makes the file system find the page now, or say ENOSPC.
- * Objects that cannot be written (macOS shm) say so and stay unreserved. */
+ * What the file system cannot hold at all is refused first, rather than
+ * filled up page by page.  Objects that cannot be written (macOS shm) say
+ * so and stay unreserved. */
 int pshm__allocate_file(int fd, off_t length)
 {
+	struct statvfs fs;
+	if (fstatvfs(fd, &fs) == 0 && fs.f_frsize > 0 &&
+	    (uintmax_t)length / fs.f_frsize > (uintmax_t)fs.f_bavail)
+		return -ENOSPC;
 	const char zero = 0;
 	off_t page = (off_t)pshm__page_size();
 	for (off_t at = 0; at < length; at += page) {

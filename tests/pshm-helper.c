@@ -33,6 +33,8 @@
  * Exit status: 0 done, 1 a libpshm call failed (its code printed), 2 usage.
  */
 #define _DEFAULT_SOURCE /* syscall */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -141,8 +143,12 @@ static int do_half_made(pshm_backend_t b, const char *name)
 		return 1;
 	int64_t pid = (int64_t)getpid();
 	memcpy(page + HDR_CREATOR_PID, &pid, sizeof(pid));
-	struct stat ns; /* the creator's PID namespace, as libpshm records it */
-	uint64_t pidns = stat("/proc/self/ns/pid", &ns) == 0 ? (uint64_t)ns.st_ino : 0;
+	uint64_t pidns = 0; /* the creator's PID namespace, as libpshm records it */
+#if PSHM_HAVE_PROC
+	struct stat ns;
+	if (stat("/proc/self/ns/pid", &ns) == 0)
+		pidns = (uint64_t)ns.st_ino;
+#endif
 	memcpy(page + HDR_CREATOR_PIDNS, &pidns, sizeof(pidns));
 	int rc = test_raw_create(b, name, page, len);
 	free(page);

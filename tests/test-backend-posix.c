@@ -4,6 +4,8 @@
  * never get a name, and objects whose creator has not sized them yet.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -112,4 +114,45 @@ Test(posix, an_object_not_yet_sized_is_not_ready)
 {
 	expect_attach(0, PSHM_ENOTREADY);
 	expect_attach(100, PSHM_ENOTPSHM);
+}
+
+/* pshm_list's callback: counts the calls for the name in arg. */
+static int count_name(const char *name, void *arg)
+{
+	const char **want = arg;
+	if (strcmp(name, want[0]) == 0)
+		want[1]++;
+	return 0;
+}
+
+/* Where the system takes names shorter than "/pshm." and PSHM_NAME_MAX
+ * characters (macOS: 31 bytes), a long name is a hash: its segment is
+ * listed by its own name, and another segment found under the same hash
+ * is told apart by the name in its header. */
+Test(posix, a_name_too_long_for_the_system_is_hashed_and_told_from_a_twin)
+{
+	if (strlen("/pshm.") + PSHM_NAME_MAX <= PSHM_SHM_NAME_MAX)
+		cr_skip_test("this build takes names of %d characters whole", PSHM_NAME_MAX);
+	char a[PSHM_NAME_MAX + 1], b[PSHM_NAME_MAX + 1], file_a[256], file_b[256];
+	test_name(a, "hashed-a-long-name-to-fill-it-up");
+	test_name(b, "hashed-b-long-name-to-fill-it-up");
+	pshm_attr_t attr;
+	test_attr(&attr, posix, 0);
+	pshm_t *sa, *sb;
+	cr_assert_eq(pshm_create(&sa, a, 64, &attr), 0);
+	cr_assert_eq(pshm_create(&sb, b, 64, &attr), 0);
+	cr_assert_eq(mapped_file(pshm_addr(sa), file_a), 0);
+	cr_assert_eq(mapped_file(pshm_addr(sb), file_b), 0);
+	cr_assert_not_null(strstr(file_a, "/pshm#"), "not hashed: %s", file_a);
+	const char *seen[2] = {a, 0};
+	cr_assert_eq(pshm_list(&attr, count_name, seen), 0);
+	cr_assert_eq((size_t)seen[1], 1, "listed %zu times by its own name", (size_t)seen[1]);
+
+	cr_assert_eq(rename(file_b, file_a), 0, "b's object put at a's hash");
+	pshm_t *twin = NULL;
+	int rc = pshm_attach(&twin, a, &attr);
+	cr_assert_eq(rc, PSHM_ECOLLISION, "%s", pshm_strerror(rc));
+	cr_assert_eq(pshm_destroy(sa), -ENOENT, "a's name holds b's segment now");
+	cr_assert_eq(unlink(file_a), 0);
+	cr_assert_eq(pshm_destroy(sb), -ENOENT);
 }

@@ -6,6 +6,8 @@
  * of pshm_create never leaves a segment that attach takes for ready.
  */
 #define _GNU_SOURCE /* unshare, CLONE_NEWPID */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -535,6 +537,9 @@ static int enter_new_namespace(void *arg)
  * call it dead. */
 BACKEND_TEST(orphans, a_creator_in_another_pid_namespace_is_not_judged_dead)
 {
+#if !PSHM_HAVE_PROC
+	cr_skip_test("built without /proc, as for macOS and the BSDs: no PID namespaces to tell");
+#endif
 	if (geteuid() != 0)
 		cr_skip_test("needs root, to make a PID namespace");
 	char name[PSHM_NAME_MAX + 1];

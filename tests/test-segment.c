@@ -5,6 +5,8 @@
  * ones; the lifecycle; and the errors a user can provoke.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -107,6 +109,8 @@ static void shared_with_a_child_then_destroyed(pshm_t *shm)
 
 static void anonymous_roundtrip(pshm_backend_t b, size_t size)
 {
+	if (b == PSHM_BACKEND_SYSV && size + 256 > test_sysv_limit())
+		cr_skip_test("SysV segments stop at %zu bytes here (SHMMAX)", test_sysv_limit());
 	pshm_t *shm = create_ok(b, NULL, size);
 	cr_assert_eq(pshm_size(shm), size);
 	cr_assert_null(pshm_name(shm));
@@ -658,7 +662,7 @@ static int child_attaches_and_writes(void *arg)
 BACKEND_TEST(prefault, pages_are_faulted_in_at_create_and_attach_not_on_first_touch)
 {
 	if (!test_can_prefault())
-		cr_skip_test("this kernel cannot populate a mapping (MADV_POPULATE_WRITE, Linux 5.14)");
+		cr_skip_test("this system cannot populate a mapping (MADV_POPULATE_WRITE: Linux 5.14; not qemu-user)");
 	long page = sysconf(_SC_PAGESIZE);
 	size_t size = (size_t)page * PREFAULT_PAGES;
 	char name[PSHM_NAME_MAX + 1];
@@ -716,13 +720,34 @@ BACKEND_TEST(prefault, a_read_only_attach_prefaults_for_reading)
 
 /* 0 if PSHM_HUGEPAGES must work here; otherwise the code it must fail
  * with, or 1 when that cannot be told (some pages, too few: skip). */
-static int huge_pages_expected(void)
+#if HAVE_MEMFD_CREATE && HAVE_DECL_MFD_HUGETLB
+#define POSIX_HUGE_PAGES 1
+#else
+#define POSIX_HUGE_PAGES 0
+#endif
+
+/* Whether this build asks backend b's kernel object for huge pages. */
+static int built_with_huge_pages(pshm_backend_t b)
 {
-	if (test_huge_page_size() == 0)
+	switch (b) {
+	case PSHM_BACKEND_SYSV:
+		return HAVE_DECL_SHM_HUGETLB;
+	case PSHM_BACKEND_POSIX:
+		return POSIX_HUGE_PAGES;
+	default:
+		return HAVE_DECL_MAP_HUGETLB;
+	}
+}
+
+static int huge_pages_expected(pshm_backend_t b)
+{
+	if (test_huge_page_size() == 0 || !built_with_huge_pages(b))
 		return -ENOTSUP;
 	size_t set_aside = test_huge_pages_set_aside();
 	if (set_aside == 0)
 		return -ENOMEM;
+	if (set_aside >= HUGE_PAGES_WANTED && !test_can_map_huge_pages())
+		cr_skip_test("huge pages are set aside but this process cannot map one (an emulator?)");
 	return set_aside >= HUGE_PAGES_WANTED ? 0 : 1;
 }
 
@@ -744,7 +769,7 @@ static int create_huge(pshm_backend_t b, const char *name, size_t size, pshm_t *
 
 BACKEND_TEST(hugepages, an_anonymous_segment_is_backed_by_huge_pages)
 {
-	int want = huge_pages_expected();
+	int want = huge_pages_expected(backend);
 	if (want == 1)
 		cr_skip_test("fewer than %d huge pages set aside (vm.nr_hugepages)", HUGE_PAGES_WANTED);
 	size_t huge = test_huge_page_size();
@@ -770,7 +795,7 @@ BACKEND_TEST(hugepages, named_segments_have_them_on_sysv_only)
 	test_name(name, "huge");
 	pshm_t *shm;
 	int rc = create_huge(backend, name, 4096, &shm);
-	int want = backend == PSHM_BACKEND_SYSV ? huge_pages_expected() : -ENOTSUP;
+	int want = backend == PSHM_BACKEND_SYSV ? huge_pages_expected(backend) : -ENOTSUP;
 	if (want == 1)
 		cr_skip_test("fewer than %d huge pages set aside (vm.nr_hugepages)", HUGE_PAGES_WANTED);
 	if (want != 0) {

@@ -3,6 +3,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* madvise, for test_can_prefault */
+#include "config.h"
+
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -131,7 +133,7 @@ pid_t test_spawn_helper(const char *const args[], int *out_fd)
 		dup2(fds[1], STDOUT_FILENO);
 		close(fds[0]);
 		close(fds[1]);
-		execv(argv[0], (char *const *)argv);
+		execvp(argv[0], (char *const *)argv); /* the emulator: by $PATH */
 		_exit(127);
 	}
 	close(fds[1]);
@@ -167,12 +169,16 @@ int test_run_helper(const char *const args[], char *out, size_t outlen)
 
 int test_can_prefault(void)
 {
-#ifdef MADV_POPULATE_WRITE
+#if HAVE_DECL_MADV_POPULATE_WRITE /* libpshm asks for it only then */
 	long page = sysconf(_SC_PAGESIZE);
 	void *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
-	int ok = madvise(p, (size_t)page, MADV_POPULATE_WRITE) == 0;
+	/* The page must be there after: qemu-user takes any madvise and does
+	 * nothing. */
+	unsigned char resident = 0;
+	int ok = madvise(p, (size_t)page, MADV_POPULATE_WRITE) == 0 &&
+	         mincore(p, (size_t)page, &resident) == 0 && (resident & 1);
 	munmap(p, (size_t)page);
 	return ok;
 #else
@@ -214,6 +220,36 @@ size_t test_huge_page_size(void)
 size_t test_huge_pages_set_aside(void)
 {
 	return (size_t)meminfo("HugePages_Total");
+}
+
+size_t test_sysv_limit(void)
+{
+	unsigned long long max = 0;
+	FILE *f = fopen("/proc/sys/kernel/shmmax", "r");
+	if (f != NULL) {
+		if (fscanf(f, "%llu", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	return max == 0 || max > SIZE_MAX ? SIZE_MAX : (size_t)max;
+}
+
+int test_can_map_huge_pages(void)
+{
+#ifdef MAP_HUGETLB
+	size_t len = test_huge_page_size();
+	if (len == 0)
+		return 0;
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB,
+	               -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	long kib = test_kernel_page_kib(p);
+	munmap(p, len);
+	return kib == (long)(len / 1024);
+#else
+	return 0;
+#endif
 }
 
 long test_kernel_page_kib(const void *addr)

@@ -71,11 +71,20 @@ int test_finish_helper(pid_t pid, int fd, char *out, size_t outlen);
 /* Whether all len bytes at p are zero. */
 int test_all_zero(const void *p, size_t len);
 
-/* Whether this kernel can populate a mapping (what PSHM_PREFAULT uses). */
+/* Whether PSHM_PREFAULT populates mappings here: libpshm was built to ask
+ * (MADV_POPULATE_WRITE) and the system does it. */
 int test_can_prefault(void);
 
 /* Minor page faults this process has taken so far (getrusage). */
 long test_minor_faults(void);
+
+/* The largest SysV segment the system makes (SHMMAX: macOS's is 4 MiB), or
+ * SIZE_MAX where it cannot be read. */
+size_t test_sysv_limit(void);
+
+/* Whether this process can map a huge page itself, with mmap (an emulator
+ * may not, with pages set aside). */
+int test_can_map_huge_pages(void);
 
 /* The default hugetlb page size, and how many such pages are set aside
  * (vm.nr_hugepages); 0 where unknown (/proc/meminfo). */

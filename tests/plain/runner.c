@@ -2,7 +2,7 @@
  * runner.c - the main() of a suite built against the plain Criterion API
  * (criterion/criterion.h beside it): every registered test, sorted by
  * suite and name, runs in a forked child of its own, one after the other,
- * under an alarm; one line per test that fails or skips, then
+ * under an alarm, and what it leaves running is killed after it; one line per test that fails or skips, then
  * "N passed, N failed, N skipped".  Exits 0 when nothing failed.
  *
  * Options: --filter=SUITE/NAME (a prefix) runs only those; Criterion's
@@ -93,6 +93,7 @@ static void run_one(const struct cr_plain_test *test, void *param, const char *l
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
+		setpgid(0, 0); /* its own group, so that what it leaves running is ended */
 		snprintf(current, sizeof(current), "%s", label);
 		double t = test->options.timeout;
 		alarm(t > 0 ? (unsigned)t : DEFAULT_TIMEOUT_S);
@@ -103,6 +104,8 @@ static void run_one(const struct cr_plain_test *test, void *param, const char *l
 	int status = 0;
 	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		continue;
+	if (pid > 0)
+		kill(-pid, SIGKILL); /* children a failed test left behind (ESRCH: none) */
 	if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		tally->passed++;
 	} else if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == SKIPPED_STATUS) {
@@ -114,6 +117,8 @@ static void run_one(const struct cr_plain_test *test, void *param, const char *l
 		else if (WIFSIGNALED(status))
 			printf("FAIL %s: killed by signal %d%s\n", label, WTERMSIG(status),
 			       WTERMSIG(status) == SIGALRM ? " (timed out)" : "");
+		else
+			printf("FAIL %s: exited with status %d\n", label, WEXITSTATUS(status));
 	}
 }
 
