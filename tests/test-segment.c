@@ -729,14 +729,12 @@ BACKEND_TEST(prefault, a_read_only_attach_prefaults_for_reading)
 /* Whether this build asks backend b's kernel object for huge pages. */
 static int built_with_huge_pages(pshm_backend_t b)
 {
-	switch (b) {
-	case PSHM_BACKEND_SYSV:
-		return HAVE_DECL_SHM_HUGETLB;
-	case PSHM_BACKEND_POSIX:
-		return POSIX_HUGE_PAGES;
-	default:
-		return HAVE_DECL_MAP_HUGETLB;
-	}
+	static const int built[PSHM_BACKEND_MAX] = {
+		[PSHM_BACKEND_SYSV] = HAVE_DECL_SHM_HUGETLB,
+		[PSHM_BACKEND_POSIX] = POSIX_HUGE_PAGES,
+		[PSHM_BACKEND_MMAP] = HAVE_DECL_MAP_HUGETLB,
+	};
+	return b < PSHM_BACKEND_MAX && built[b];
 }
 
 static int huge_pages_expected(pshm_backend_t b)

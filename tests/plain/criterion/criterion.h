@@ -10,6 +10,7 @@
 #define PSHM_PLAIN_CRITERION_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Options of Test() and ParameterizedTest(): ".timeout = SECONDS". */
@@ -58,16 +59,23 @@ void cr_plain_register(struct cr_plain_test *test);
 	CR_PLAIN_REGISTER(suite, name, suite##_##name##_plain_run, NULL, __VA_ARGS__)   \
 	static void suite##_##name##_plain_body(void)
 
-/* Checks: each reports where it failed and what it checked.  The fatal
- * ones end the test; the cr_expect ones let it go on, failed. */
-__attribute__((format(printf, 6, 7))) void cr_plain_check(int ok, int fatal, const char *file,
-                                                          int line, const char *what,
-                                                          const char *fmt, ...);
-__attribute__((format(printf, 1, 2), noreturn)) void cr_plain_skip(const char *fmt, ...);
-__attribute__((format(printf, 2, 3))) void cr_plain_log(const char *level, const char *fmt, ...);
+/* Checks: each reports where it failed and what it checked, then the
+ * caller's message.  The fatal ones end the test; the cr_expect ones let it
+ * go on, failed. */
+void cr_plain_failing(const char *file, int line, const char *what);
+void cr_plain_failed(int fatal);
+void cr_plain_skipping(void);
+__attribute__((noreturn)) void cr_plain_skipped(void);
+const char *cr_plain_current(void);
 
-#define CR_PLAIN_CHECK(fatal, ok, what, ...) \
-	cr_plain_check(!!(ok), fatal, __FILE__, __LINE__, what, " " __VA_ARGS__)
+#define CR_PLAIN_CHECK(fatal, ok, what, ...)                         \
+	do {                                                         \
+		if (!(ok)) {                                         \
+			cr_plain_failing(__FILE__, __LINE__, what);  \
+			printf(" " __VA_ARGS__);                     \
+			cr_plain_failed(fatal);                      \
+		}                                                    \
+	} while (0)
 
 #define cr_assert(c, ...) CR_PLAIN_CHECK(1, (c), #c, __VA_ARGS__)
 #define cr_assert_not(c, ...) CR_PLAIN_CHECK(1, !(c), "!(" #c ")", __VA_ARGS__)
@@ -94,8 +102,12 @@ __attribute__((format(printf, 2, 3))) void cr_plain_log(const char *level, const
 #define cr_expect_str_neq(a, b, ...) \
 	CR_PLAIN_CHECK(0, strcmp((a), (b)) != 0, #a " differs from " #b, __VA_ARGS__)
 
-#define cr_skip_test(...) cr_plain_skip(" " __VA_ARGS__)
-#define cr_log_info(...) cr_plain_log("info", __VA_ARGS__)
-#define cr_log_warn(...) cr_plain_log("warning", __VA_ARGS__)
+#define cr_skip_test(...) \
+	(cr_plain_skipping(), printf(" " __VA_ARGS__), cr_plain_skipped())
+#define CR_PLAIN_LOG(level, ...)                                              \
+	(fprintf(stderr, "[" level "] %s: ", cr_plain_current()),             \
+	 fprintf(stderr, __VA_ARGS__), fputc('\n', stderr))
+#define cr_log_info(...) CR_PLAIN_LOG("info", __VA_ARGS__)
+#define cr_log_warn(...) CR_PLAIN_LOG("warning", __VA_ARGS__)
 
 #endif /* PSHM_PLAIN_CRITERION_H */

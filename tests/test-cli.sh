@@ -13,6 +13,18 @@ pshm="$builddir/tools/pshm"
 [ -x "$pshm" ] || { echo "SKIP: no $pshm"; exit 77; }
 tmp=$(mktemp -d) || exit 99
 chmod 700 "$tmp"
+# Where $PSHM_TEST_EXEC names the emulator that runs this build's programs
+# (qemu-user), each is run through a script that calls it (in a directory
+# that other users may read: a test runs the command as nobody).
+wrappers=$(mktemp -d) || exit 99
+chmod 755 "$wrappers"
+runnable() { # runnable PROGRAM: a path that runs it
+	[ -n "${PSHM_TEST_EXEC:-}" ] || { echo "$1"; return; }
+	printf '#!/bin/sh\nexec %s %s "$@"\n' "$PSHM_TEST_EXEC" "$1" >"$wrappers/${1##*/}"
+	chmod 755 "$wrappers/${1##*/}"
+	echo "$wrappers/${1##*/}"
+}
+pshm=$(runnable "$pshm")
 export PSHM_MMAP_DIR="$tmp"
 prefix="tst-$$-cli"
 passed=0 failed=0
@@ -26,7 +38,7 @@ cleanup() {
 	"$pshm" -b posix rm "$prefix-other" >/dev/null 2>&1
 	"$pshm" -b sysv rm "$prefix-half" >/dev/null 2>&1
 	rm -f "/dev/shm/pshm.$prefix-fifo"
-	rm -rf "$tmp"
+	rm -rf "$tmp" "$wrappers"
 }
 trap cleanup EXIT
 
@@ -107,7 +119,7 @@ done
 
 # A half-made SysV segment has no name to be listed by: clean NAME must
 # still find it (its creator, the helper, has exited).
-helper="$builddir/tests/pshm-helper"
+helper=$(runnable "$builddir/tests/pshm-helper")
 if supported sysv && "$helper" sysv "$prefix-half" half-made >/dev/null; then
 	check "sysv: a half-made segment whose creator died is orphaned" \
 		sh -c "'$pshm' -b sysv info $prefix-half | grep -q '^orphaned: *yes$'"
