@@ -341,14 +341,13 @@ PSHM_EXTERN int pshm_remove_orphan(const char *name, const pshm_attr_t *attr);
  * segment mapped, whatever its address there.  Do not copy one, and do not
  * detach a segment while holding a mutex in it.
  *
- * Robustness: where the platform has robust mutexes (Linux, FreeBSD), a mutex
- * whose owner dies is not lost: the next locker gets PSHM_EOWNERDEAD and
- * holds it; it repairs the data and calls pshm_mutex_consistent(), then
- * unlocks.  If it unlocks without doing so, every later lock gets
- * PSHM_ENOTRECOVERABLE.  Where robust mutexes are missing (macOS, or a build
- * configured with --disable-robust-mutex), a mutex whose owner died stays
- * locked for ever: pshm_mutex_lock() blocks, pshm_mutex_trylock() says
- * -EBUSY and pshm_mutex_timedlock() times out, so use timeouts there.
+ * Robustness: a mutex whose owner dies is not lost: the next locker gets
+ * PSHM_EOWNERDEAD and holds it; it repairs the data and calls
+ * pshm_mutex_consistent(), then unlocks.  If it unlocks without doing so,
+ * every later lock gets PSHM_ENOTRECOVERABLE.  The kernel finds the dead
+ * owner where it keeps robust mutexes (Linux, FreeBSD); elsewhere (macOS, a
+ * process whose robust futex list the kernel refuses, as under qemu-user)
+ * a waiter finds it itself within some 20 ms; see pshm_mutex(3).
  *
  * Timeouts are relative, in milliseconds from the call.
  */
@@ -408,8 +407,7 @@ PSHM_EXTERN int pshm_mutex_unlock(pshm_mutex_t *m);
  * pshm_mutex_consistent - after a lock call returned PSHM_EOWNERDEAD and the
  * data it guards is repaired, mark m usable again; then unlock it as usual.
  * Only the thread that got PSHM_EOWNERDEAD may: -EPERM for any other.
- * -EINVAL if m is NULL, not initialized, or not in the owner-died state;
- * -ENOTSUP where mutexes are not robust.
+ * -EINVAL if m is NULL, not initialized, or not in the owner-died state.
  */
 PSHM_EXTERN int pshm_mutex_consistent(pshm_mutex_t *m);
 
