@@ -390,8 +390,10 @@ PSHM_EXTERN int pshm_mutex_trylock(pshm_mutex_t *m);
 
 /*
  * pshm_mutex_timedlock - lock m, sleeping at most timeout_ms milliseconds
- * (relative to the call; measured on CLOCK_REALTIME, as POSIX's
- * pthread_mutex_timedlock does, so setting the clock moves the deadline).
+ * (relative to the call; measured on CLOCK_REALTIME where m is the
+ * system's robust mutex, as POSIX's pthread_mutex_timedlock does, so that
+ * setting the clock moves the deadline; on CLOCK_MONOTONIC where m finds a
+ * dead holder itself: see pshm_mutex(3)).
  * As pshm_mutex_lock(), and -ETIMEDOUT when the time is up, -EINVAL if
  * timeout_ms is negative.
  */

@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -105,7 +106,8 @@ static int held_by_caller(struct owned *o, uint32_t word, uint32_t self)
 }
 
 /* Sleep while the word is seen, at most until the next check or deadline:
- * ETIMEDOUT once the deadline has passed. */
+ * ETIMEDOUT once the deadline has passed.  Not a cancellation point, as
+ * pthread_mutex_lock is none. */
 static int nap(struct owned *o, uint32_t seen, const struct timespec *deadline)
 {
 	if (!(seen & WAITERS) &&
@@ -114,7 +116,10 @@ static int nap(struct owned *o, uint32_t seen, const struct timespec *deadline)
 		return 0; /* it changed: look again */
 	struct timespec check = pshm__deadline_after(CLOCK_MONOTONIC, CHECK_EVERY_MS);
 	int last = deadline != NULL && pshm__timespec_before(deadline, &check);
+	int state;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
 	int rc = pshm__wait(&o->word, seen | WAITERS, last ? deadline : &check);
+	pthread_setcancelstate(state, NULL);
 	return rc == -ETIMEDOUT && last ? ETIMEDOUT : 0;
 }
 
@@ -122,7 +127,9 @@ static int owned_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
 {
 	struct owned *o = lock;
 	uint32_t self = pshm__holder_self();
-	struct timespec deadline = pshm__deadline_after(CLOCK_MONOTONIC, timeout_ms);
+	struct timespec deadline = {0, 0};
+	if (how == PSHM__LOCK_TIMED)
+		deadline = pshm__deadline_after(CLOCK_MONOTONIC, timeout_ms);
 	uint32_t keep = 0; /* once asleep, keep WAITERS: others may sleep too */
 	for (;;) {
 		uint32_t seen = atomic_load_explicit(&o->word, memory_order_relaxed);

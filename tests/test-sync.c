@@ -143,15 +143,23 @@ static int hold(void *arg)
 	return h->mutex != NULL ? -pshm_mutex_unlock(h->mutex) : -pshm_unlock(h->shm);
 }
 
-/* Fork a holder of m (NULL: shm's header lock), wait until it holds it, and
- * SIGKILL it. */
-static void kill_holder(pshm_mutex_t *m, pshm_t *shm, uint64_t *data)
+/* Fork a holder of m (NULL: shm's header lock) that writes 0xdead to data
+ * (unless NULL) and holds it until killed; return once it holds it.  ready
+ * is a pipe, the caller's to close. */
+static pid_t start_holder(pshm_mutex_t *m, pshm_t *shm, uint64_t *data, int ready[2])
 {
-	int ready[2];
 	cr_assert_eq(pipe(ready), 0);
 	struct holder h = {m, shm, ready[1], -1, data};
 	pid_t pid = test_fork(hold, &h);
 	cr_assert_eq(test_await(ready[0]), 0, "the holder never locked");
+	return pid;
+}
+
+/* start_holder, then SIGKILL it. */
+static void kill_holder(pshm_mutex_t *m, pshm_t *shm, uint64_t *data)
+{
+	int ready[2];
+	pid_t pid = start_holder(m, shm, data, ready);
 	cr_assert_eq(kill(pid, SIGKILL), 0);
 	cr_assert_eq(test_wait(pid), 128 + SIGKILL);
 	close(ready[0]);
@@ -283,11 +291,9 @@ BACKEND_TEST(sync, a_waiter_asleep_behind_a_holder_that_dies_gets_the_mutex)
 	struct shared *s;
 	pshm_t *shm = new_shared(backend, &s);
 	int ready[2];
-	cr_assert_eq(pipe(ready), 0);
-	struct holder h = {&s->mutex, NULL, ready[1], -1, NULL};
-	pid_t holder = test_fork(hold, &h);
-	cr_assert_eq(test_await(ready[0]), 0, "the holder never locked");
-	pid_t waiter = test_fork(lock_behind_the_holder, &h);
+	pid_t holder = start_holder(&s->mutex, NULL, NULL, ready);
+	struct holder w = {&s->mutex, NULL, ready[1], -1, NULL};
+	pid_t waiter = test_fork(lock_behind_the_holder, &w);
 	cr_assert_eq(test_await(ready[0]), 0, "the waiter never started");
 	nanosleep(&(struct timespec){0, 50000000}, NULL); /* the waiter sleeps in the lock by now */
 	cr_assert_eq(kill(holder, SIGKILL), 0);
@@ -330,10 +336,7 @@ BACKEND_TEST(sync, a_holder_killed_and_not_yet_reaped_is_a_dead_owner)
 	struct shared *s;
 	pshm_t *shm = new_shared(backend, &s);
 	int ready[2];
-	cr_assert_eq(pipe(ready), 0);
-	struct holder h = {&s->mutex, NULL, ready[1], -1, NULL};
-	pid_t holder = test_fork(hold, &h);
-	cr_assert_eq(test_await(ready[0]), 0, "the holder never locked");
+	pid_t holder = start_holder(&s->mutex, NULL, NULL, ready);
 	cr_assert_eq(kill(holder, SIGKILL), 0);
 	int rc = pshm_mutex_timedlock(&s->mutex, 10000); /* the holder is a zombie */
 	cr_assert_eq(test_wait(holder), 128 + SIGKILL);
