@@ -9,9 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,48 +67,16 @@ static uint32_t token_of(unsigned long long start)
 	return token != 0 ? token : 1; /* 0 means "not known" */
 }
 
-/* This thread's id and start token, read once per thread and again in a
- * fork child (its thread has another id): forks counts the children. */
-static _Atomic unsigned forks;
-static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
-static _Thread_local int self_known;
-static _Thread_local unsigned self_forks;
-static _Thread_local uint32_t self_id, self_token;
-
-static void count_fork(void)
-{
-	atomic_fetch_add_explicit(&forks, 1, memory_order_relaxed);
-}
-
-static void watch_forks(void)
-{
-	pthread_atfork(NULL, NULL, count_fork);
-}
-
-static void know_self(void)
-{
-	pthread_once(&watch_once, watch_forks);
-	unsigned now = atomic_load_explicit(&forks, memory_order_relaxed);
-	if (self_known && self_forks == now)
-		return;
-	self_id = (uint32_t)syscall(SYS_gettid);
-	char state;
-	unsigned long long start;
-	self_token = read_stat(self_id, &state, &start) == 0 ? token_of(start) : 0;
-	self_forks = now;
-	self_known = 1;
-}
-
 uint32_t pshm__holder_self(void)
 {
-	know_self();
-	return self_id;
+	return (uint32_t)syscall(SYS_gettid);
 }
 
 uint32_t pshm__holder_token(void)
 {
-	know_self();
-	return self_token;
+	char state;
+	unsigned long long start;
+	return read_stat(pshm__holder_self(), &state, &start) == 0 ? token_of(start) : 0;
 }
 
 int pshm__holder_gone(uint32_t id, uint32_t token)

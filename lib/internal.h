@@ -387,11 +387,12 @@ extern const struct pshm__lock_kind pshm__lock_owned;
 int pshm__kernel_robust(void);
 
 /* The calling thread as a lock holder: its Linux thread id (so that a
- * thread that dies is seen gone), else its process id.  Below 2^30. */
+ * thread that dies is seen gone), else its process id.  Below 2^30.  A
+ * system call: callers keep the answer. */
 uint32_t pshm__holder_self(void);
 
 /* The calling thread's start time, to tell it from a later process given
- * the same id; 0 where it cannot be known. */
+ * the same id; 0 where it cannot be known.  Reads /proc: callers keep it. */
 uint32_t pshm__holder_token(void);
 
 /* 1 if the holder id that started at token (0: not known) is surely gone:

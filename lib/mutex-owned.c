@@ -43,6 +43,39 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "holder records must be lock-free ac
 static _Thread_local char thread_mark;
 #define THIS_THREAD ((uintptr_t)&thread_mark)
 
+/* The calling thread as a holder (id, start token, PID namespace), asked
+ * once per thread, and again in a fork child, whose thread is another:
+ * forks counts the children. */
+static _Atomic unsigned forks;
+static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
+static _Thread_local unsigned me_known; /* forks + 1 when asked */
+static _Thread_local uint32_t me_id, me_token;
+static _Thread_local uint64_t me_namespace;
+
+static void count_fork(void)
+{
+	atomic_fetch_add_explicit(&forks, 1, memory_order_relaxed);
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, count_fork);
+}
+
+/* This thread's holder id, its token and namespace in me_*. */
+static uint32_t know_me(void)
+{
+	pthread_once(&watch_once, watch_forks);
+	unsigned now = atomic_load_explicit(&forks, memory_order_relaxed) + 1;
+	if (me_known != now) {
+		me_id = pshm__holder_self();
+		me_token = pshm__holder_token();
+		me_namespace = pshm__pid_namespace();
+		me_known = now;
+	}
+	return me_id;
+}
+
 static int owned_init(void *lock)
 {
 	struct owned *o = lock;
@@ -56,8 +89,8 @@ static int owned_init(void *lock)
 static void record_holder(struct owned *o, uint32_t self)
 {
 	atomic_store_explicit(&o->thread, THIS_THREAD, memory_order_relaxed);
-	atomic_store_explicit(&o->namespace, pshm__pid_namespace(), memory_order_relaxed);
-	uint64_t rec = (uint64_t)self << 32 | pshm__holder_token();
+	atomic_store_explicit(&o->namespace, me_namespace, memory_order_relaxed);
+	uint64_t rec = (uint64_t)self << 32 | me_token;
 	atomic_store_explicit(&o->holder, rec, memory_order_release);
 }
 
@@ -73,7 +106,7 @@ static int holder_gone(struct owned *o, uint32_t word)
 	if ((uint32_t)(rec >> 32) != id)
 		return 0;
 	uint64_t ns = atomic_load_explicit(&o->namespace, memory_order_relaxed);
-	if (ns != pshm__pid_namespace())
+	if (ns != me_namespace)
 		return 0; /* its id means another process here */
 	return pshm__holder_gone(id, (uint32_t)rec);
 }
@@ -126,7 +159,7 @@ static int nap(struct owned *o, uint32_t seen, const struct timespec *deadline)
 static int owned_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
 {
 	struct owned *o = lock;
-	uint32_t self = pshm__holder_self();
+	uint32_t self = know_me();
 	struct timespec deadline = {0, 0};
 	if (how == PSHM__LOCK_TIMED)
 		deadline = pshm__deadline_after(CLOCK_MONOTONIC, timeout_ms);
@@ -153,7 +186,7 @@ static int owned_unlock(void *lock)
 {
 	struct owned *o = lock;
 	uint32_t seen = atomic_load_explicit(&o->word, memory_order_relaxed);
-	if (!held_by_caller(o, seen, pshm__holder_self()))
+	if (!held_by_caller(o, seen, know_me()))
 		return EPERM;
 	atomic_store_explicit(&o->thread, 0, memory_order_relaxed);
 	atomic_store_explicit(&o->holder, 0, memory_order_relaxed);
@@ -172,6 +205,7 @@ static int owned_consistent(void *lock)
 static int owned_destroy(void *lock)
 {
 	struct owned *o = lock;
+	know_me(); /* holder_gone compares namespaces with this thread's */
 	uint32_t word = atomic_load_explicit(&o->word, memory_order_acquire);
 	return word != 0 && !holder_gone(o, word) ? EBUSY : 0;
 }
