@@ -18,7 +18,10 @@
 
 #include "internal.h"
 
-#define PSHM__MUTEX_MAGIC 0x78746d70u /* "pmtx": pshm_mutex_init ran */
+/* "pmt2": pshm_mutex_init ran, and laid the mutex out with its kind (the
+ * layout before kinds said "pmtx": such a mutex is refused, -EINVAL, rather
+ * than read with the wrong layout). */
+#define PSHM__MUTEX_MAGIC 0x32746d70u
 
 /*
  * health mirrors the mutex's state for the calls that glibc gets wrong: a
