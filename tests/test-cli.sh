@@ -27,7 +27,11 @@ runnable() { # runnable PROGRAM: a path that runs it
 pshm=$(runnable "$pshm")
 export PSHM_MMAP_DIR="$tmp"
 prefix="tst-$$-cli"
-passed=0 failed=0
+passed=0 failed=0 skipped=0
+skip() { # skip WHAT: a part this machine cannot run, said and counted
+	echo "SKIP: $1"
+	skipped=$((skipped + 1))
+}
 cleanup() {
 	for b in sysv posix mmap; do
 		"$pshm" -b "$b" rm "$prefix-$b" >/dev/null 2>&1
@@ -80,7 +84,7 @@ check "rm of nothing is exit 1" status_is 1 "$pshm" rm "$prefix-none"
 
 for b in sysv posix mmap; do
 	if ! supported "$b"; then
-		echo "SKIP: backend $b not supported here"
+		skip "backend $b not supported here"
 		continue
 	fi
 	name="$prefix-$b"
@@ -93,7 +97,7 @@ for b in sysv posix mmap; do
 		check "$b: list shows it" grep -q "^$name  *$b  *4096 " "$tmp/list"
 		check "$b: list --json" sh -c "'$pshm' -b $b --json list | grep -q '\"name\": \"$name\", \"backend\": \"$b\"'"
 	else
-		echo "SKIP: $b cannot list here: $(cat "$tmp/list")"
+		skip "$b cannot list here: $(cat "$tmp/list")"
 	fi
 	if "$pshm" -b "$b" info "$name" | grep -q '^attached: *unknown$'; then
 		# Some process here cannot be inspected: nothing is known unused.
@@ -156,7 +160,7 @@ if supported posix && [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
 	check "... and leaves it" "$pshm" -b posix info "$prefix-other"
 	"$pshm" -b posix rm "$prefix-other" >/dev/null 2>&1
 else
-	echo "SKIP: an ordinary user's view (needs posix, root, setpriv, and nobody able to run $pshm)"
+	skip "an ordinary user's view (needs posix, root, setpriv, and nobody able to run $pshm)"
 fi
 
 # --json stays valid JSON whatever bytes an owner's name holds (a tab, a
@@ -172,8 +176,8 @@ if supported posix && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
 		python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))[0][\"owner_name\"] == \"ev\\til\\\"q\\x01\\ufffd\"' '$tmp/json'"
 	"$pshm" -b posix rm "$prefix-other" >/dev/null 2>&1
 else
-	echo "SKIP: JSON of odd owner names (needs posix, root, unshare and python3)"
+	skip "JSON of odd owner names (needs posix, root, unshare and python3)"
 fi
 
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
