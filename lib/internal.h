@@ -8,8 +8,9 @@
  * (backend-*.c, fd-segment.c) makes, finds, maps and removes the kernel
  * object; the helpers (header.c, sys.c, mappers-*.c, populate.c,
  * hugepages.c) know the header format, the system calls and the other
- * processes.  Synchronization (mutex.c, cond.c, over wait-*.c) stands
- * apart: the public calls, and the header's lock that header.c sets up.
+ * processes.  Synchronization (mutex.c over mutex-*.c, cond.c, over wait-*.c
+ * and holder-*.c) stands apart: the public calls, and the header's lock
+ * that header.c sets up.
  */
 #ifndef PSHM_INTERNAL_H
 #define PSHM_INTERNAL_H
