@@ -8,6 +8,7 @@ builddir=${top_builddir:-.}
 so="$builddir/lib/.libs/libpshm.so"
 if [ ! -f "$so" ] || ! command -v nm >/dev/null 2>&1; then
 	echo "SKIP: no $so or no nm (static-only or non-ELF build)"
+	echo "0 passed, 0 failed, 1 skipped"
 	exit 77
 fi
 tmp=$(mktemp -d) || exit 99
