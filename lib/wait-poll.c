@@ -21,8 +21,7 @@ static int passed(const struct timespec *deadline)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > deadline->tv_sec ||
-	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+	return !pshm__timespec_before(&now, deadline);
 }
 
 int pshm__wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *deadline)
