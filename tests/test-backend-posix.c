@@ -116,15 +116,6 @@ Test(posix, an_object_not_yet_sized_is_not_ready)
 	expect_attach(100, PSHM_ENOTPSHM);
 }
 
-/* pshm_list's callback: counts the calls for the name in arg. */
-static int count_name(const char *name, void *arg)
-{
-	const char **want = arg;
-	if (strcmp(name, want[0]) == 0)
-		want[1]++;
-	return 0;
-}
-
 /* Where the system takes names shorter than "/pshm." and PSHM_NAME_MAX
  * characters (macOS: 31 bytes), a long name is a hash: its segment is
  * listed by its own name, and another segment found under the same hash
@@ -144,9 +135,8 @@ Test(posix, a_name_too_long_for_the_system_is_hashed_and_told_from_a_twin)
 	cr_assert_eq(mapped_file(pshm_addr(sa), file_a), 0);
 	cr_assert_eq(mapped_file(pshm_addr(sb), file_b), 0);
 	cr_assert_not_null(strstr(file_a, "/pshm#"), "not hashed: %s", file_a);
-	const char *seen[2] = {a, 0};
-	cr_assert_eq(pshm_list(&attr, count_name, seen), 0);
-	cr_assert_eq((size_t)seen[1], 1, "listed %zu times by its own name", (size_t)seen[1]);
+	int listed = test_times_listed(&attr, a);
+	cr_assert_eq(listed, 1, "listed %d times by its own name", listed);
 
 	cr_assert_eq(rename(file_b, file_a), 0, "b's object put at a's hash");
 	pshm_t *twin = NULL;

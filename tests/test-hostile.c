@@ -116,11 +116,6 @@ static int probe_object(void *arg)
 	return 0;
 }
 
-static int find_name(const char *name, void *arg)
-{
-	return strcmp(name, arg) == 0;
-}
-
 BACKEND_TEST(hostile, an_object_planted_at_the_name_is_foreign_and_never_blocks)
 {
 	if (!is_file_backend(backend))
@@ -136,7 +131,7 @@ BACKEND_TEST(hostile, an_object_planted_at_the_name_is_foreign_and_never_blocks)
 		cr_assert_eq(plants[i].make(path), 0, "planting %s: %s", plants[i].what, strerror(errno));
 		struct probe p = {backend, name};
 		int status = test_wait(test_fork(probe_object, &p));
-		int listed = pshm_list(&attr, find_name, name);
+		int listed = test_times_listed(&attr, name);
 		struct stat st;
 		int still_there = lstat(path, &st) == 0;
 		if (plants[i].unremovable_by_unlink)

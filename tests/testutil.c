@@ -167,6 +167,26 @@ int test_run_helper(const char *const args[], char *out, size_t outlen)
 	return test_finish_helper(pid, fd, out, outlen);
 }
 
+struct listed {
+	const char *name;
+	int times;
+};
+
+static int count_listed(const char *name, void *arg)
+{
+	struct listed *l = arg;
+	if (strcmp(name, l->name) == 0)
+		l->times++;
+	return 0;
+}
+
+int test_times_listed(const pshm_attr_t *attr, const char *name)
+{
+	struct listed l = {name, 0};
+	int rc = pshm_list(attr, count_listed, &l);
+	return rc < 0 ? rc : l.times;
+}
+
 int test_can_prefault(void)
 {
 #if HAVE_DECL_MADV_POPULATE_WRITE /* libpshm asks for it only then */

@@ -68,6 +68,9 @@ int test_finish_helper(pid_t pid, int fd, char *out, size_t outlen);
 
 #include "rawobj.h"
 
+/* How many times pshm_list(attr) names name, or pshm_list's error. */
+int test_times_listed(const pshm_attr_t *attr, const char *name);
+
 /* Whether all len bytes at p are zero. */
 int test_all_zero(const void *p, size_t len);
 
