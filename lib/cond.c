@@ -20,8 +20,10 @@
 /*
  * seq changes with every signal: a waiter reads it before unlocking the
  * mutex and sleeps only while it is unchanged, so no signal slips between
- * its check and its sleep.  waiters lets a signal with nobody asleep skip the
- * system call; one left high by a dead waiter only costs a wasted wake.
+ * its check and its sleep.  A waiter first watches seq for a moment
+ * (spin.c) and counts itself in waiters only when it goes to sleep, so
+ * that a signal with nobody asleep skips the system call; a count left high
+ * by a dead waiter only costs a wasted wake.
  */
 struct pshm__cond {
 	_Atomic uint32_t magic;
@@ -69,20 +71,23 @@ static int cond_wait_until(pshm_cond_t *c, pshm_mutex_t *m, const struct timespe
 	struct pshm__cond *cv = cond_of(c);
 	if (cv == NULL || m == NULL)
 		return -EINVAL;
-	/* Registered and sampled while m is held: a signal after this point,
-	 * even one sent before we sleep, changes seq and so ends the sleep. */
-	atomic_fetch_add(&cv->waiters, 1);
+	/* Sampled while m is held: a signal after this point, even one sent
+	 * before we sleep, changes seq and so ends the sleep. */
 	uint32_t seen = atomic_load(&cv->seq);
 	int rc = pshm_mutex_unlock(m); /* -EINVAL, -EPERM: nothing waited */
-	if (rc < 0) {
-		atomic_fetch_sub(&cv->waiters, 1);
+	if (rc < 0)
 		return rc;
+	if (!pshm__spin_while(&cv->seq, seen)) {
+		/* Counted before the sleep reads seq, and a signal bumps seq
+		 * before it reads the count (both sequentially consistent): a
+		 * signaller that sees no sleeper changed seq before we read it. */
+		atomic_fetch_add(&cv->waiters, 1);
+		struct waiting w = {cv, m};
+		pthread_cleanup_push(cancelled_while_waiting, &w);
+		rc = pshm__wait(&cv->seq, seen, deadline); /* a cancellation point */
+		pthread_cleanup_pop(0);
+		atomic_fetch_sub(&cv->waiters, 1);
 	}
-	struct waiting w = {cv, m};
-	pthread_cleanup_push(cancelled_while_waiting, &w);
-	rc = pshm__wait(&cv->seq, seen, deadline); /* a cancellation point */
-	pthread_cleanup_pop(0);
-	atomic_fetch_sub(&cv->waiters, 1);
 	int locked = pshm_mutex_lock(m);
 	return locked != 0 ? locked : rc;
 }
