@@ -118,7 +118,8 @@ PSHM_EXTERN const char *pshm_strerror(int err);
                               file system with PSHM_NORESERVE).  A hint:
                               where the kernel cannot populate a mapping
                               (Linux before 5.14, other systems) it does
-                              nothing. */
+                              nothing.  See pshm_prefault for part of a
+                              segment, or later. */
 #define PSHM_HUGEPAGES 0x10u /* pshm_create: back the segment with huge pages
                                 (hugetlb, 2 MiB on x86-64): fewer page
                                 faults and TLB misses for large segments.
@@ -229,6 +230,22 @@ PSHM_EXTERN const char *pshm_name(const pshm_t *shm);
 
 /* pshm_backend - the resolved backend (never DEFAULT); DEFAULT if shm is NULL. */
 PSHM_EXTERN pshm_backend_t pshm_backend(const pshm_t *shm);
+
+/*
+ * pshm_prefault - take now, in one system call, the page faults of bytes
+ * [offset, offset + len) of the usable memory (whole pages around them),
+ * for reading and, unless attached PSHM_RDONLY, writing.  For a process
+ * that inherited a segment across fork() or attached it: its first touch
+ * of each page would otherwise fault (of a SysV segment, one fault per
+ * page; POSIX and mmap segments get some pages mapped around each fault).
+ * PSHM_PREFAULT does the same for the whole segment in pshm_create and
+ * pshm_attach.  Errors: -EINVAL (shm NULL, range beyond pshm_size),
+ * -ENOSPC (the memory cannot be had: a full file system with
+ * PSHM_NORESERVE), -ENOMEM, -ENOTSUP (the kernel cannot populate a
+ * mapping: Linux before 5.14, other systems; touching the pages instead
+ * could raise SIGBUS where this returns -ENOSPC).
+ */
+PSHM_EXTERN int pshm_prefault(pshm_t *shm, size_t offset, size_t len);
 
 /*
  * pshm_detach - unmap the segment and free the handle; the segment lives on

@@ -4,10 +4,10 @@
  * madvise(MADV_POPULATE_WRITE) (Linux 5.14) takes the write faults of every
  * page at once, in the kernel, instead of one trap per page on first touch;
  * unlike MAP_POPULATE it applies to a mapping that already exists, so one
- * call serves every backend, SysV included.  Where it is missing the flag is
- * a hint that does nothing: touching the pages here would only move the
- * faults, and on a file system that is full it would raise SIGBUS where the
- * caller asked for an error code.
+ * call serves every backend, SysV included.  Where it is missing: -ENOTSUP
+ * (PSHM_PREFAULT, a hint, then does nothing): touching the pages here would
+ * only move the faults, and on a file system that is full it would raise
+ * SIGBUS where the caller asked for an error code.
  */
 #define _DEFAULT_SOURCE /* madvise and its MADV_POPULATE_* advice */
 #include "config.h"
@@ -25,8 +25,8 @@ int pshm__populate(void *addr, size_t len, int writable)
 		switch (errno) {
 		case EINTR:
 			continue;
-		case EINVAL: /* a kernel older than the advice: a hint, ignored */
-			return 0;
+		case EINVAL: /* a kernel older than the advice */
+			return -ENOTSUP;
 		case EFAULT: /* a page could not be had: SIGBUS on a touch */
 			return -ENOSPC;
 		default:
@@ -41,6 +41,6 @@ int pshm__populate(void *addr, size_t len, int writable)
 	(void)addr;
 	(void)len;
 	(void)writable;
-	return 0;
+	return -ENOTSUP;
 }
 #endif

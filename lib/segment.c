@@ -44,6 +44,13 @@ static int new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
 	return 0;
 }
 
+/* PSHM_PREFAULT: populate the mapping where the kernel can, else nothing. */
+static int prefault_hint(void *addr, size_t len, int writable)
+{
+	int rc = pshm__populate(addr, len, writable);
+	return rc == -ENOTSUP ? 0 : rc;
+}
+
 PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const pshm_attr_t *attr)
 {
 	struct pshm__settings set;
@@ -72,7 +79,7 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 	if (rc < 0)
 		return rc;
 	if (set.flags & PSHM_PREFAULT)
-		rc = pshm__populate(map.addr, map.len, 1);
+		rc = prefault_hint(map.addr, map.len, 1);
 	if (rc == 0)
 		rc = pshm__header_publish(map.addr, name, size, set.ops->id);
 	map.usable = size;
@@ -130,7 +137,7 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 		return rc;
 	int rdonly = (set.flags & PSHM_RDONLY) != 0;
 	if (set.flags & PSHM_PREFAULT)
-		rc = pshm__populate(map.addr, map.len, !rdonly);
+		rc = prefault_hint(map.addr, map.len, !rdonly);
 	if (rc == 0)
 		rc = new_handle(shm, set.ops, &map, name, rdonly);
 	if (rc < 0)
@@ -156,6 +163,24 @@ PSHM_EXTERN const char *pshm_name(const pshm_t *shm)
 PSHM_EXTERN pshm_backend_t pshm_backend(const pshm_t *shm)
 {
 	return shm == NULL ? PSHM_BACKEND_DEFAULT : shm->ops->id;
+}
+
+PSHM_EXTERN int pshm_prefault(pshm_t *shm, size_t offset, size_t len)
+{
+	if (shm == NULL || offset > shm->size || len > shm->size - offset)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	/* The whole pages around the range: the mapping is page-aligned, and
+	 * so is its end. */
+	size_t page = pshm__page_size();
+	size_t first = (PSHM__HEADER_SIZE + offset) / page * page;
+	size_t end = PSHM__HEADER_SIZE + offset + len;
+	end = end > shm->map.len - page ? shm->map.len : (end + page - 1) / page * page;
+	int rc = pshm__populate((char *)shm->map.addr + first, end - first, !shm->rdonly);
+	if (rc == -ENOTSUP && (first != 0 || end != shm->map.len)) /* huge pages: */
+		rc = pshm__populate(shm->map.addr, shm->map.len, !shm->rdonly); /* all of them */
+	return rc;
 }
 
 PSHM_EXTERN int pshm_detach(pshm_t *shm)

@@ -82,11 +82,9 @@ static int touch_all(void *arg)
 
 /* With 3 of 4 MiB in use, PSHM_PREFAULT turns the SIGBUS that a touch of an
  * unreserved 3 MiB segment would get into -ENOSPC at creation, and leaves no
- * name. */
+ * name; pshm_prefault does the same for a segment made already. */
 static int prefault_too_big(pshm_backend_t b)
 {
-	if (!test_can_prefault())
-		return 0;
 	pshm_t *shm;
 	if (!test_can_prefault())
 		return 0; /* PSHM_PREFAULT is a hint that does nothing here */
@@ -95,7 +93,13 @@ static int prefault_too_big(pshm_backend_t b)
 	pshm_attr_t attr;
 	pshm_attr_init(&attr);
 	pshm_attr_set_backend(&attr, b);
-	return pshm_attach(&shm, "full-prefault", &attr) == -ENOENT ? 0 : 18;
+	if (pshm_attach(&shm, "full-prefault", &attr) != -ENOENT)
+		return 18;
+	if (create_rc(b, "full-later", 3 * MIB, PSHM_NORESERVE, &shm) != 0)
+		return 19;
+	int rc = pshm_prefault(shm, 0, pshm_size(shm));
+	pshm_destroy(shm);
+	return rc == -ENOSPC ? 0 : 19;
 }
 
 /*
@@ -166,7 +170,7 @@ Test(limits, a_full_file_system_is_enospc_at_creation_not_sigbus_later, .timeout
 	rmdir(dir);
 	if (status == SKIPPED)
 		cr_skip_test("no private mount namespace here (needs root or user namespaces)");
-	cr_assert_eq(status, 0, "step %d failed (10-18: mmap backend, 20-28: posix)", status);
+	cr_assert_eq(status, 0, "step %d failed (10-19: mmap backend, 20-29: posix)", status);
 }
 
 BACKEND_TEST(limits, a_size_no_file_system_holds_fails_and_leaves_no_name)

@@ -711,6 +711,79 @@ BACKEND_TEST(prefault, a_read_only_attach_prefaults_for_reading)
 	cr_assert_eq(pshm_destroy(shm), 0);
 }
 
+/* pshm_prefault: a process that inherited a segment takes its faults at
+ * once, for the part it asks. */
+
+/* Page faults taken while reading pages [first, first + count) of shm. */
+static long faults_reading(pshm_t *shm, size_t first, size_t count)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	const volatile unsigned char *p = pshm_addr(shm);
+	long before = test_minor_faults();
+	size_t sum = 0;
+	for (size_t i = first; i < first + count; i++)
+		sum += p[i * (size_t)page];
+	long faults = test_minor_faults() - before;
+	return sum == 0x5a * count ? faults : -1; /* what the parent wrote */
+}
+
+/* In a child of the segment's creator: prefault the second half, then read
+ * it, then the first half.  Exit 0 if the second half took almost no
+ * faults and the first half took them, 1 if not, >1 on error. */
+static int child_prefaults_half(void *arg)
+{
+	pshm_t *shm = arg;
+	size_t half = PREFAULT_PAGES / 2, page = (size_t)sysconf(_SC_PAGESIZE);
+	if (pshm_prefault(shm, half * page, pshm_size(shm) - half * page) != 0)
+		return 2;
+	long prefaulted = faults_reading(shm, half, half);
+	long not = faults_reading(shm, 0, half);
+	if (prefaulted < 0 || not < 0)
+		return 3;
+	/* Without it, a SysV page faults once each, the others once in 16
+	 * (the kernel maps pages around a fault in a file). */
+	return prefaulted < 8 && not >= (long)half / 32 ? 0 : 1;
+}
+
+BACKEND_TEST(prefault, a_child_that_inherited_a_segment_takes_its_faults_in_one_call)
+{
+	if (!test_can_prefault())
+		cr_skip_test("this system cannot populate a mapping (MADV_POPULATE_WRITE: Linux 5.14; not qemu-user)");
+	size_t size = (size_t)sysconf(_SC_PAGESIZE) * PREFAULT_PAGES;
+	pshm_t *shm = create_ok(backend, NULL, size);
+	memset(pshm_addr(shm), 0x5a, size);
+	cr_assert_eq(test_wait(test_fork(child_prefaults_half, shm)), 0,
+	             "the prefaulted half faulted in the child, or the other half did not");
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+BACKEND_TEST(prefault, a_range_beyond_the_segment_is_einval)
+{
+	pshm_t *shm = create_ok(backend, NULL, 10000);
+	int whole = pshm_prefault(shm, 0, 10000);
+	cr_assert(whole == 0 || whole == -ENOTSUP, "%s", pshm_strerror(whole));
+	cr_assert_eq(pshm_prefault(NULL, 0, 1), -EINVAL);
+	cr_assert_eq(pshm_prefault(shm, 0, 10001), -EINVAL);
+	cr_assert_eq(pshm_prefault(shm, 10001, 0), -EINVAL);
+	cr_assert_eq(pshm_prefault(shm, 9999, 2), -EINVAL);
+	cr_assert_eq(pshm_prefault(shm, 1, SIZE_MAX), -EINVAL, "offset + len wrapped around");
+	cr_assert_eq(pshm_prefault(shm, 10000, 0), 0, "an empty range at the end");
+	cr_assert_eq(pshm_prefault(shm, 9999, 1), whole, "the last byte");
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+BACKEND_TEST(prefault, without_the_kernel_s_help_it_says_enotsup_and_touches_nothing)
+{
+	if (test_can_prefault())
+		cr_skip_test("this system populates mappings");
+#if HAVE_DECL_MADV_POPULATE_WRITE
+	cr_skip_test("built to populate, run where it cannot (qemu-user takes the advice and does nothing)");
+#endif
+	pshm_t *shm = create_ok(backend, NULL, 4096);
+	cr_assert_eq(pshm_prefault(shm, 0, 4096), -ENOTSUP);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* PSHM_HUGEPAGES                                                           */
 
