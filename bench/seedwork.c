@@ -55,7 +55,41 @@ static int read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+/* What a child measures: traversals of a (median ms), or with prepare,
+ * prepare and then one traversal. */
+struct child_job {
+	const int *a;
+	size_t n;
+	int traversals;
+	void (*prepare)(void *arg);
+	void *arg;
+};
+
+static double child_measure(const struct child_job *j)
+{
+	if (j->prepare == NULL)
+		return seed_traversal_ms(j->a, j->n, j->traversals);
+	double t0 = bench_now();
+	j->prepare(j->arg);
+	sink = traverse(j->a, j->n);
+	return (bench_now() - t0) * 1e3;
+}
+
+static double children_ms(const struct child_job *j);
+
 double seed_children_ms(const int *a, size_t n, int traversals)
+{
+	const struct child_job j = {a, n, traversals, NULL, NULL};
+	return children_ms(&j);
+}
+
+double seed_children_first_ms(const int *a, size_t n, void (*prepare)(void *arg), void *arg)
+{
+	const struct child_job j = {a, n, 1, prepare, arg};
+	return children_ms(&j);
+}
+
+static double children_ms(const struct child_job *j)
 {
 	int report[2];
 	if (pipe(report) < 0) {
@@ -71,7 +105,7 @@ double seed_children_ms(const int *a, size_t n, int traversals)
 		}
 		if (pids[c] == 0) {
 			close(report[0]);
-			double ms = seed_traversal_ms(a, n, traversals);
+			double ms = child_measure(j);
 			_exit(write(report[1], &ms, sizeof(ms)) == (ssize_t)sizeof(ms) ? 0 : 1);
 		}
 	}

@@ -29,6 +29,10 @@ double seed_traversal_ms(const int *a, size_t n, int traversals);
  * memory they share. */
 double seed_children_ms(const int *a, size_t n, int traversals);
 
+/* The same children, each timing prepare(arg) (if not NULL) and its first
+ * traversal of a, the one that takes the page faults. */
+double seed_children_first_ms(const int *a, size_t n, void (*prepare)(void *arg), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -232,9 +232,10 @@ PSHM_EXTERN const char *pshm_name(const pshm_t *shm);
 PSHM_EXTERN pshm_backend_t pshm_backend(const pshm_t *shm);
 
 /*
- * pshm_prefault - take now, in one system call, the page faults of bytes
- * [offset, offset + len) of the usable memory (whole pages around them),
- * for reading and, unless attached PSHM_RDONLY, writing.  For a process
+ * pshm_prefault - take now, in one system call, the page faults that
+ * reading bytes [offset, offset + len) of the usable memory (whole pages
+ * around them) would take one by one (on tmpfs and SysV memory, writing
+ * them then faults no more either).  For a process
  * that inherited a segment across fork() or attached it: its first touch
  * of each page would otherwise fault (of a SysV segment, one fault per
  * page; POSIX and mmap segments get some pages mapped around each fault).

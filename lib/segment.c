@@ -177,9 +177,12 @@ PSHM_EXTERN int pshm_prefault(pshm_t *shm, size_t offset, size_t len)
 	size_t first = (PSHM__HEADER_SIZE + offset) / page * page;
 	size_t end = PSHM__HEADER_SIZE + offset + len;
 	end = end > shm->map.len - page ? shm->map.len : (end + page - 1) / page * page;
-	int rc = pshm__populate((char *)shm->map.addr + first, end - first, !shm->rdonly);
-	if (rc == -ENOTSUP && (first != 0 || end != shm->map.len)) /* huge pages: */
-		rc = pshm__populate(shm->map.addr, shm->map.len, !shm->rdonly); /* all of them */
+	/* For reading: faulting for writing costs each page of a file a fault of
+	 * its own (no fault-around), and on tmpfs and SysV memory, which keep
+	 * no dirty bits, a page mapped for reading is mapped writable too. */
+	int rc = pshm__populate((char *)shm->map.addr + first, end - first, 0);
+	if (rc == -ENOTSUP && (first != 0 || end != shm->map.len))
+		rc = pshm__populate(shm->map.addr, shm->map.len, 0); /* whole huge pages */
 	return rc;
 }
 
