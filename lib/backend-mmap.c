@@ -128,10 +128,11 @@ static int mmap_create_named(struct pshm__map *map, const char *name, size_t len
 	int fd = open_file(&p, O_RDWR | O_CREAT | O_EXCL, mode);
 	rc = fd;
 	if (fd >= 0) {
-		rc = pshm__fd_init_named(fd, mode, len, how, map);
-		close(fd);
-		if (rc == 0)
-			rc = remember_dir(&p, map);
+		rc = pshm__fd_init_named(fd, mode, len, how, map); /* keeps fd for publish */
+		if (rc < 0)
+			close(fd);
+		else
+			rc = remember_dir(&p, map); /* on failure: unmapped, fd closed */
 		if (rc < 0)
 			unlinkat(p.dirfd, p.file, 0);
 	}
@@ -224,6 +225,7 @@ const struct pshm__backend_ops pshm__backend_mmap = {
 	.probe = NULL,
 	.create_anon = mmap_create_anon,
 	.create_named = mmap_create_named,
+	.publish = pshm__fd_publish,
 	.open_named = mmap_open_named,
 	.stat = mmap_stat,
 	.list = mmap_list,

@@ -160,10 +160,11 @@ static int posix_create_named(struct pshm__map *map, const char *name, size_t le
 	int fd = open_object(name, O_RDWR | O_CREAT | O_EXCL, mode);
 	if (fd < 0)
 		return fd;
-	int rc = pshm__fd_init_named(fd, mode, len, how, map);
-	close(fd);
-	if (rc < 0)
+	int rc = pshm__fd_init_named(fd, mode, len, how, map); /* keeps fd for publish */
+	if (rc < 0) {
+		close(fd);
 		unlink_object(name);
+	}
 	return rc;
 }
 
@@ -288,6 +289,7 @@ const struct pshm__backend_ops pshm__backend_posix = {
 	.probe = posix_probe,
 	.create_anon = posix_create_anon,
 	.create_named = posix_create_named,
+	.publish = pshm__fd_publish,
 	.open_named = posix_open_named,
 	.stat = posix_stat,
 	.list = posix_list,

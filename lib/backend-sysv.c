@@ -62,18 +62,18 @@ static int find_key(key_t key, int *id, struct shmid_ds *ds)
  * Copy the first bytes of a mapped segment (SysV sizes are fixed at
  * creation: nothing can shrink it under the copy); -EAGAIN if its creator
  * published it meanwhile (see fd-segment.c's copy_head).  Threads of this
- * process may be using the segment: the header lock's bytes are never read
- * (pthread writes them), and what follows the lock only while the segment
- * is being made, when nobody writes there yet (the zeros that tell a
- * half-made segment).
+ * process may be using the segment: the header lock's bytes and its
+ * guard's are never read (lock calls write them), and what follows the lock
+ * only while the segment is being made, when nobody writes there yet (the
+ * zeros that tell a half-made segment).
  */
 // NOLINTBEGIN(clang-analyzer-core.NonNullParamChecker): LLVM 14's analyzer
 // cannot tell that pshm__neg_errno() (-errno) is negative, and so follows a
 // failed shmat into here.
 static int copy_head(const struct pshm__map *map, struct pshm__head *head)
 {
-	const size_t fields = offsetof(struct pshm__header, lock);
-	const size_t after_lock = fields + sizeof(pshm_mutex_t);
+	const size_t fields = PSHM__HEADER_FIELDS_END;
+	const size_t after_lock = offsetof(struct pshm__header, lock) + sizeof(pshm_mutex_t);
 	const unsigned char *from = map->addr;
 	memset(head, 0, sizeof(*head));
 	head->have = map->len < PSHM__HEAD_BYTES ? map->len : PSHM__HEAD_BYTES;
@@ -189,6 +189,18 @@ static int sysv_create_named(struct pshm__map *map, const char *name, size_t len
 		if (rc != -ENOENT || attempt == 16)
 			return rc == -ENOENT ? -EEXIST : rc;
 	}
+}
+
+/* SysV memory is charged when the segment is made: the header is written in
+ * place, where nothing can fail. */
+static int sysv_publish(struct pshm__map *map, const struct pshm__header *hdr)
+{
+	struct pshm__header *mapped = map->addr;
+	memcpy((unsigned char *)mapped + PSHM__HEADER_FIELDS_START,
+	       (const unsigned char *)hdr + PSHM__HEADER_FIELDS_START,
+	       PSHM__HEADER_FIELDS_END - PSHM__HEADER_FIELDS_START);
+	atomic_store_explicit(&mapped->state, PSHM__STATE_READY, memory_order_release);
+	return 0;
 }
 
 static int sysv_open_named(struct pshm__map *map, const char *name, unsigned flags)
@@ -317,6 +329,7 @@ const struct pshm__backend_ops pshm__backend_sysv = {
 	.probe = sysv_probe,
 	.create_anon = sysv_create_anon,
 	.create_named = sysv_create_named,
+	.publish = sysv_publish,
 	.open_named = sysv_open_named,
 	.stat = sysv_stat,
 	.list = sysv_list,

@@ -59,19 +59,9 @@ int pshm__same_object(const struct stat *st, const struct pshm__ident *only)
 	return st->st_dev == only->dev && st->st_ino == only->ino ? 0 : -ENOENT;
 }
 
-/* Where the file is: what pshm_destroy compares with the name's object. */
-static int note_identity(int fd, struct pshm__map *map)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return pshm__neg_errno();
-	map->ident = ident_of(&st);
-	return 0;
-}
-
 enum pshm__reserve pshm__reserve_for(unsigned how)
 {
-	return (how & PSHM__MAKE_RESERVE) ? PSHM__RESERVE_ALL : PSHM__RESERVE_HEADER;
+	return (how & PSHM__MAKE_RESERVE) ? PSHM__RESERVE_ALL : PSHM__RESERVE_NOTHING;
 }
 
 int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct pshm__map *map)
@@ -87,9 +77,8 @@ int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct psh
 	while (rc < 0 && errno == EINTR);
 	if (rc < 0)
 		return pshm__neg_errno();
-	if (reserve != PSHM__RESERVE_NOTHING) {
-		rc = reserve_blocks(fd, reserve == PSHM__RESERVE_ALL ? length
-		                                                     : (off_t)PSHM__HEADER_SIZE);
+	if (reserve == PSHM__RESERVE_ALL) {
+		rc = reserve_blocks(fd, length);
 		if (rc < 0)
 			return rc;
 	}
@@ -98,10 +87,33 @@ int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct psh
 
 int pshm__fd_init_named(int fd, mode_t mode, size_t len, unsigned how, struct pshm__map *map)
 {
-	if (fchmod(fd, mode) < 0)
+	struct stat st;
+	if (fstat(fd, &st) < 0)
 		return pshm__neg_errno();
-	int rc = note_identity(fd, map);
-	return rc < 0 ? rc : pshm__fd_init_map(fd, len, pshm__reserve_for(how), map);
+	/* open() gave mode less the umask: put the rest back, if any. */
+	if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
+		return pshm__neg_errno();
+	map->ident = ident_of(&st);
+	int rc = pshm__fd_init_map(fd, len, pshm__reserve_for(how), map);
+	if (rc == 0)
+		map->fd = fd;
+	return rc;
+}
+
+int pshm__fd_publish(struct pshm__map *map, const struct pshm__header *hdr)
+{
+	const unsigned char *bytes = (const unsigned char *)hdr;
+	const uint32_t ready = PSHM__STATE_READY;
+	int rc = pshm__pwrite_all(map->fd, bytes + PSHM__HEADER_FIELDS_START,
+	                          PSHM__HEADER_FIELDS_END - PSHM__HEADER_FIELDS_START,
+	                          (off_t)PSHM__HEADER_FIELDS_START);
+	if (rc == 0) /* last, on its own: an attacher reads it before and after the rest */
+		rc = pshm__pwrite_all(map->fd, &ready, sizeof(ready), 0);
+	if (rc == 0) {
+		close(map->fd);
+		map->fd = -1;
+	}
+	return rc;
 }
 
 /* The state word of the file open on fd, read on its own. */
@@ -234,6 +246,10 @@ int pshm__fd_unmap(struct pshm__map *map)
 {
 	free(map->ident.dir);
 	map->ident.dir = NULL;
+	if (map->fd >= 0) {
+		close(map->fd);
+		map->fd = -1;
+	}
 	if (munmap(map->addr, map->len) < 0)
 		return pshm__neg_errno();
 	map->addr = NULL;

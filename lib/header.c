@@ -13,24 +13,31 @@
 
 #include "internal.h"
 
-int pshm__header_publish(struct pshm__header *hdr, const char *name, size_t size,
-                         pshm_backend_t backend)
+void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
+                       pshm_backend_t backend)
 {
-	/* First, so that even a half-made segment names its creator; the
-	 * namespace before the pid, so that a pid is never without it. */
+	memset(hdr, 0, sizeof(*hdr));
 	hdr->creator_pidns = pshm__pid_namespace();
 	hdr->creator_pid = (int64_t)getpid();
-	int rc = pshm_mutex_init(&hdr->lock);
-	if (rc < 0)
-		return rc;
 	hdr->version = PSHM__FORMAT_VERSION;
 	hdr->magic = PSHM__MAGIC;
 	hdr->usable_size = size;
 	hdr->backend = (uint32_t)backend;
 	if (name != NULL)
-		memcpy(hdr->name, name, strlen(name)); /* the rest is still zero */
-	atomic_store_explicit(&hdr->state, PSHM__STATE_READY, memory_order_release);
-	return 0;
+		memcpy(hdr->name, name, strlen(name));
+}
+
+/*
+ * A segment's header lock is made by the first pshm_lock (or trylock,
+ * unlock, consistent) of any process, not by pshm_create: writing it would
+ * cost an anonymous segment the page fault of its header page, which
+ * otherwise nobody writes, and a named one a fault where a pwrite does.
+ * The guard decides who makes it; one that dies making it (before the lock
+ * is marked made) leaves it to the next, which makes it anew.
+ */
+int pshm__header_lock_init(struct pshm__header *hdr)
+{
+	return pshm__mutex_init_once(&hdr->lock, hdr->lock_guard);
 }
 
 static int all_zero(const unsigned char *p, size_t n)
@@ -74,17 +81,19 @@ static int looks_half_made(const struct pshm__head *head, size_t len, const char
 {
 	const struct pshm__header *hdr = &head->u.hdr;
 	const uint64_t magic = PSHM__MAGIC;
-	const uint32_t version = PSHM__FORMAT_VERSION, id = (uint32_t)backend;
+	const uint32_t version = PSHM__FORMAT_VERSION, oldest = PSHM__FORMAT_OLDEST;
+	const uint32_t id = (uint32_t)backend;
 	if (len % pshm__page_size() != 0 || head->have < PSHM__HEADER_SIZE)
 		return 0;
-	if (!zero_or(&hdr->version, &version, sizeof(version)) ||
+	if ((!zero_or(&hdr->version, &version, sizeof(version)) &&
+	     !zero_or(&hdr->version, &oldest, sizeof(oldest))) ||
 	    !zero_or(&hdr->magic, &magic, sizeof(magic)) ||
 	    !zero_or(&hdr->backend, &id, sizeof(id)) || hdr->reserved0 != 0)
 		return 0;
 	if (hdr->usable_size > len - PSHM__HEADER_SIZE || hdr->creator_pid < 0 ||
 	    hdr->creator_pid != (pid_t)hdr->creator_pid)
 		return 0;
-	if (!half_written_name(hdr->name, name) || !all_zero(hdr->reserved1, sizeof(hdr->reserved1)))
+	if (!half_written_name(hdr->name, name) || !all_zero(hdr->lock_guard, sizeof(hdr->lock_guard)))
 		return 0;
 	size_t after_lock = offsetof(struct pshm__header, lock) + sizeof(hdr->lock);
 	return all_zero(head->u.bytes + after_lock, head->have - after_lock);
@@ -104,7 +113,7 @@ int pshm__header_check(const struct pshm__head *head, size_t len, const char *na
 		return looks_half_made(head, len, name, backend) ? -EAGAIN : PSHM_ENOTPSHM;
 	if (state != PSHM__STATE_READY || hdr->magic != PSHM__MAGIC)
 		return PSHM_ENOTPSHM;
-	if (hdr->version != PSHM__FORMAT_VERSION)
+	if (hdr->version < PSHM__FORMAT_OLDEST || hdr->version > PSHM__FORMAT_VERSION)
 		return PSHM_EVERSION;
 	if (hdr->usable_size == 0 || hdr->usable_size > len - PSHM__HEADER_SIZE ||
 	    hdr->name[PSHM_NAME_MAX] != '\0')

@@ -70,7 +70,8 @@ size_t pshm__mapping_length(size_t size, size_t page);
 /* The segment header: the first PSHM__HEADER_SIZE bytes of every segment.  */
 
 #define PSHM__MAGIC UINT64_C(0x315345474d485350) /* "PSHMGES1" little-endian */
-#define PSHM__FORMAT_VERSION 1u
+#define PSHM__FORMAT_VERSION 2u /* 2: the header lock is made at its first use */
+#define PSHM__FORMAT_OLDEST 1u  /* 1: made by pshm_create; read the same */
 #define PSHM__HEADER_SIZE 256u /* a multiple of PSHM_ALIGNMENT; what the
                                   fields below leave free is reserved */
 
@@ -94,13 +95,18 @@ struct pshm__header {
 	uint64_t creator_pidns; /* the creator's PID namespace (0: not known),
 	                           so that its pid is judged only where it means
 	                           the same process (zero in older segments) */
-	unsigned char reserved1[48];
-	pshm_mutex_t lock; /* pshm_lock(): initialized before state is READY */
+	/* pshm_lock()'s lock, zero until its first use makes it (version 1:
+	 * made by pshm_create), so that making a segment writes only fields;
+	 * lock_guard, a lock of mutex-owned.c's kind (free when zero), lets
+	 * one process make it */
+	_Alignas(8) unsigned char lock_guard[48];
+	pshm_mutex_t lock;
 };
 
 _Static_assert(sizeof(struct pshm__header) <= PSHM__HEADER_SIZE, "header too big");
 _Static_assert(offsetof(struct pshm__header, creator_pidns) == 72, "the pid namespace moved");
 _Static_assert(offsetof(struct pshm__header, lock) == 128, "the header lock moved");
+_Static_assert(offsetof(struct pshm__header, lock_guard) == 80, "the lock guard moved");
 _Static_assert(PSHM__HEADER_SIZE % PSHM_ALIGNMENT == 0, "data area misaligned");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the ready flag must be lock-free across processes");
 
@@ -122,9 +128,20 @@ struct pshm__head {
 
 /* header.c: the format, for the core and for the backends. */
 
-/* Fill in a new segment's header, the lock included, and mark it ready. */
-int pshm__header_publish(struct pshm__header *hdr, const char *name, size_t size,
-                         pshm_backend_t backend);
+/* Fill in hdr, a new segment's header in this process's memory, for the
+ * backend's publish slot: every field but the state (CREATING) and the
+ * lock (zero: made at its first use). */
+void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
+                       pshm_backend_t backend);
+
+/* The bytes of a header that pshm__header_fill sets, after the state word:
+ * [PSHM__HEADER_FIELDS_START, PSHM__HEADER_FIELDS_END). */
+#define PSHM__HEADER_FIELDS_START sizeof(uint32_t)
+#define PSHM__HEADER_FIELDS_END offsetof(struct pshm__header, lock_guard)
+
+/* Make the header lock of the segment whose header is mapped at hdr, if
+ * nobody has yet: any process may, once. */
+int pshm__header_lock_init(struct pshm__header *hdr);
 
 /*
  * pshm__header_check - what head (copied from an object of len bytes) says
@@ -167,6 +184,8 @@ struct pshm__ident {
 
 /* A mapped segment as a backend sees it. */
 struct pshm__map {
+	int fd;        /* the object's fd from create_named until publish (fd
+	                  backends), else -1 */
 	void *addr;    /* start of the mapping, where the header is */
 	size_t len;    /* length of the mapping */
 	uid_t owner;   /* the kernel object's owner (set by open_named) */
@@ -209,9 +228,15 @@ struct pshm__backend_ops {
 	int (*create_anon)(struct pshm__map *map, size_t len, unsigned how);
 
 	/* create_named: create name exclusively (-EEXIST) with exactly mode,
-	 * len zeroed bytes, and map it read-write; how as above. */
+	 * len zeroed bytes, and map it read-write; how as above.  The segment
+	 * is half-made (its header all zero) until publish. */
 	int (*create_named)(struct pshm__map *map, const char *name, size_t len, mode_t mode,
 	                    unsigned how);
+
+	/* publish: write hdr (pshm__header_fill's) into the segment
+	 * create_named made, then its state READY, last (-ENOSPC from a full
+	 * file system, never SIGBUS). */
+	int (*publish)(struct pshm__map *map, const struct pshm__header *hdr);
 
 	/* open_named: map the whole existing segment name (-ENOENT) once
 	 * pshm__header_accept (flags: PSHM_RDONLY, PSHM_ANY_OWNER) takes it;
@@ -253,8 +278,8 @@ extern const struct pshm__backend_ops pshm__backend_mmap;
 /* How much of a new file pshm__fd_init_map allocates up front, so that a
  * full file system says -ENOSPC then and not SIGBUS at a touch later. */
 enum pshm__reserve {
-	PSHM__RESERVE_NOTHING, /* a memfd: there is no file system to fill */
-	PSHM__RESERVE_HEADER,  /* PSHM_NORESERVE: the header's page, written at once */
+	PSHM__RESERVE_NOTHING, /* a memfd, or PSHM_NORESERVE: the header's page
+	                          is had when publish writes it */
 	PSHM__RESERVE_ALL,
 };
 
@@ -263,8 +288,14 @@ enum pshm__reserve {
 enum pshm__reserve pshm__reserve_for(unsigned how);
 
 /* Set fd's mode exactly (the umask trimmed what open() got), then
- * pshm__fd_init_map with what how says to reserve. */
+ * pshm__fd_init_map with what how says to reserve; map keeps fd for
+ * publish. */
 int pshm__fd_init_named(int fd, mode_t mode, size_t len, unsigned how, struct pshm__map *map);
+
+/* The publish slot: the header written through the file, not the mapping
+ * (a page fault and its unmapping cost more than two pwrites); closes the
+ * fd create_named left open. */
+int pshm__fd_publish(struct pshm__map *map, const struct pshm__header *hdr);
 
 /* Size fd to len, allocate what reserve says and map it read-write.
  * -EFBIG over RLIMIT_FSIZE (where the kernel would raise SIGXFSZ). */
@@ -297,7 +328,7 @@ int pshm__fd_open_error(int rc);
 int pshm__list_dir(int dirfd, const char *prefix, int (*fn)(const char *name, void *arg),
                    void *arg);
 
-/* munmap map (for the unmap slot). */
+/* munmap map, and close its fd if create_named left one (the unmap slot). */
 int pshm__fd_unmap(struct pshm__map *map);
 
 /* ------------------------------------------------------------------------ */
@@ -337,6 +368,10 @@ int pshm__openat(int dirfd, const char *path, int flags, mode_t mode);
 /* Read up to len bytes at offset 0 of fd, retrying EINTR and short reads:
  * the count read (less at end of file), or a negative code. */
 ssize_t pshm__pread_head(int fd, void *buf, size_t len);
+
+/* Write len bytes at offset of fd, retrying EINTR and short writes: 0, or
+ * a negative code (-ENOSPC from a full file system). */
+int pshm__pwrite_all(int fd, const void *buf, size_t len, off_t offset);
 
 /* Allocate the first length bytes of the file open on fd, a new one of that
  * size: 0, -ENOSPC (or EDQUOT, EFBIG), or the code of a file that cannot be
@@ -378,6 +413,13 @@ struct pshm__lock_kind {
 
 extern const struct pshm__lock_kind pshm__lock_pthread; /* where robust mutexes are built */
 extern const struct pshm__lock_kind pshm__lock_owned;
+
+/* pshm_mutex_init m unless it is made already, one process at a time:
+ * guard (PSHM__LOCK_BYTES, 8-aligned) is a lock of pshm__lock_owned's
+ * kind, which is free when all zero, and finds a holder that died. */
+int pshm__mutex_init_once(pshm_mutex_t *m, void *guard);
+_Static_assert(sizeof(((struct pshm__header *)0)->lock_guard) >= PSHM__LOCK_BYTES,
+               "the header's lock guard is too small");
 
 /* ------------------------------------------------------------------------ */
 /* Lock holders (holder-linux.c reads /proc; holder-posix.c cannot)          */

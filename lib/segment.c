@@ -73,15 +73,20 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 	if (len == 0)
 		return -EINVAL;
 
-	struct pshm__map map = {.addr = NULL, .ident = {.id = -1}};
+	struct pshm__map map = {.fd = -1, .addr = NULL, .ident = {.id = -1}};
 	rc = name == NULL ? set.ops->create_anon(&map, len, how)
 	                  : set.ops->create_named(&map, name, len, set.mode, how);
 	if (rc < 0)
 		return rc;
 	if (set.flags & PSHM_PREFAULT)
 		rc = prefault_hint(map.addr, map.len, 1);
-	if (rc == 0)
-		rc = pshm__header_publish(map.addr, name, size, set.ops->id);
+	/* An anonymous segment's header stays zero: nobody looks it up by
+	 * name, and its lock is made at its first use. */
+	if (rc == 0 && name != NULL) {
+		struct pshm__header hdr;
+		pshm__header_fill(&hdr, name, size, set.ops->id);
+		rc = set.ops->publish(&map, &hdr);
+	}
 	map.usable = size;
 	if (rc == 0)
 		rc = new_handle(shm, set.ops, &map, name, 0);
@@ -123,7 +128,7 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 	if (set.flags & ~PSHM__ATTACH_FLAGS)
 		return -EINVAL;
 
-	struct pshm__map map = {.addr = NULL, .ident = {.id = -1}};
+	struct pshm__map map = {.fd = -1, .addr = NULL, .ident = {.id = -1}};
 	long long deadline = monotonic_ns() + PSHM__READY_TIMEOUT_NS;
 	for (unsigned attempt = 0;; attempt++) {
 		rc = set.ops->open_named(&map, name, set.flags & (PSHM_RDONLY | PSHM_ANY_OWNER));
@@ -216,14 +221,19 @@ PSHM_EXTERN int pshm_remove(const char *name, const pshm_attr_t *attr)
 /* The header lock                                                          */
 
 /* Apply a mutex call to shm's header lock, which a read-only mapping
- * cannot take. */
+ * cannot take; the lock is made by its first use (header.c). */
 static int on_header_lock(pshm_t *shm, int (*call)(pshm_mutex_t *))
 {
 	if (shm == NULL)
 		return -EINVAL;
 	if (shm->rdonly)
 		return -EACCES;
-	return call(&((struct pshm__header *)shm->map.addr)->lock);
+	struct pshm__header *hdr = shm->map.addr;
+	int rc = call(&hdr->lock);
+	if (rc != -EINVAL)
+		return rc;
+	rc = pshm__header_lock_init(hdr); /* not made yet, or another kind's */
+	return rc < 0 ? rc : call(&hdr->lock);
 }
 
 PSHM_EXTERN int pshm_lock(pshm_t *shm)

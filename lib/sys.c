@@ -54,6 +54,20 @@ ssize_t pshm__pread_head(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
+int pshm__pwrite_all(int fd, const void *buf, size_t len, off_t offset)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, offset + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? pshm__neg_errno() : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
 int pshm__file_size_allowed(size_t len)
 {
 	struct rlimit limit;

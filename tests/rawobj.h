@@ -13,9 +13,10 @@
 #include <pshm.h>
 
 /*
- * The segment header, format version 1, as lib/internal.h lays it out.  Tests
- * pin it here on purpose: segments outlive processes, so changing it is a
- * format change (a new version), never a silent edit.
+ * The segment header, format version 2 (1 differs only in that pshm_create
+ * made the lock), as lib/internal.h lays it out.  Tests pin it here on
+ * purpose: segments outlive processes, so changing it is a format change (a
+ * new version), never a silent edit.
  */
 #define HDR_SIZE 256
 #define HDR_STATE 0          /* uint32: 0 creating, HDR_READY ready */
@@ -25,6 +26,10 @@
 #define HDR_CREATOR_PID 24   /* int64 */
 #define HDR_NAME 40          /* char[32] */
 #define HDR_CREATOR_PIDNS 72 /* uint64: 0 in segments of older libpshm */
+#define HDR_LOCK_GUARD 80    /* who makes the header lock at its first use: */
+#define GUARD_WORD 0         /* uint32: 0 free, else the maker's thread id */
+#define GUARD_HOLDER 8       /* uint64: its id << 32 | start time (0: unknown) */
+#define GUARD_NAMESPACE 16   /* uint64: its PID namespace's inode */
 #define HDR_READY 0x59444552u
 #define HDR_MAGIC_VALUE UINT64_C(0x315345474d485350)
 

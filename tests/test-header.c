@@ -21,13 +21,16 @@
 #define OBJECT_MAX (2 * 65536)
 #define OBJECT_SIZE (2 * test_page_size())
 
-/* A real header from this backend, for a USABLE-byte segment called name. */
+/* A real header from this backend, for a USABLE-byte segment called name
+ * (an anonymous segment's header is never written). */
 static void real_image(pshm_backend_t b, const char *name, unsigned char image[OBJECT_MAX])
 {
 	pshm_attr_t attr;
 	test_attr(&attr, b, 0);
 	pshm_t *shm = NULL;
-	cr_assert_eq(pshm_create(&shm, NULL, USABLE, &attr), 0);
+	char made[PSHM_NAME_MAX + 1];
+	test_name(made, "image");
+	cr_assert_eq(pshm_create(&shm, made, USABLE, &attr), 0);
 	memset(image, 0, OBJECT_SIZE);
 	memcpy(image, (unsigned char *)pshm_addr(shm) - HDR_SIZE, HDR_SIZE);
 	cr_assert_eq(pshm_destroy(shm), 0);
@@ -102,6 +105,38 @@ BACKEND_TEST(header, another_format_version_is_refused)
 	real_image(backend, "x", image);
 	put32(image, HDR_VERSION, 99);
 	expect_attach(backend, image, PSHM_EVERSION);
+	put32(image, HDR_VERSION, 3); /* the next one */
+	expect_attach(backend, image, PSHM_EVERSION);
+	put32(image, HDR_VERSION, 0);
+	expect_attach(backend, image, PSHM_EVERSION);
+}
+
+/* Format 1 (pshm_create made the header lock) and format 2 (the lock is
+ * made at its first use) are read alike; a version 1 segment whose lock
+ * was never made gets it at its first pshm_lock, as a version 2 one does. */
+BACKEND_TEST(header, the_formats_before_this_one_are_attached_and_locked)
+{
+	for (uint32_t version = 1; version <= 2; version++) {
+		unsigned char image[OBJECT_MAX];
+		real_image(backend, "x", image);
+		put32(image, HDR_VERSION, version);
+		char name[PSHM_NAME_MAX + 1];
+		test_name(name, "format");
+		strncpy((char *)image + HDR_NAME, name, PSHM_NAME_MAX + 1);
+		cr_assert_eq(test_raw_create(backend, name, image, OBJECT_SIZE), 0);
+		pshm_attr_t attr;
+		test_attr(&attr, backend, 0);
+		pshm_t *shm = NULL;
+		int rc = pshm_attach(&shm, name, &attr);
+		int locked = rc == 0 ? pshm_lock(shm) : rc;
+		int unlocked = locked == 0 ? pshm_unlock(shm) : locked;
+		if (shm != NULL)
+			pshm_detach(shm);
+		cr_assert_eq(test_raw_remove(backend, name), 0);
+		cr_assert_eq(rc, 0, "version %u: %s", version, pshm_strerror(rc));
+		cr_assert_eq(locked, 0, "version %u: lock: %s", version, pshm_strerror(locked));
+		cr_assert_eq(unlocked, 0, "version %u: unlock: %s", version, pshm_strerror(unlocked));
+	}
 }
 
 BACKEND_TEST(header, a_size_beyond_the_object_is_corrupt)

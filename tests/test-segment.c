@@ -628,6 +628,31 @@ BACKEND_TEST(input, a_32_bit_process_maps_the_largest_size_it_may_ask_for)
 }
 
 /* ------------------------------------------------------------------------ */
+/* What making a segment costs the maker                                    */
+
+/* Making and removing a segment writes none of its pages in this process:
+ * an anonymous segment's header is never written, a named POSIX or mmap
+ * one's is written through its file.  (A SysV header is written in place:
+ * its page is faulted in.)  So no page faults, and no memory left used. */
+BACKEND_TEST(segment, making_and_removing_a_segment_faults_no_page_in)
+{
+	enum { CYCLES = 100 };
+	for (int named = 0; named <= 1; named++) {
+		if (named && backend == PSHM_BACKEND_SYSV)
+			continue;
+		char name[PSHM_NAME_MAX + 1];
+		test_name(name, "nofault");
+		pshm_destroy(create_ok(backend, named ? name : NULL, 4096)); /* the library's own first use */
+		long before = test_minor_faults();
+		for (int i = 0; i < CYCLES; i++)
+			cr_assert_eq(pshm_destroy(create_ok(backend, named ? name : NULL, 4096)), 0);
+		long faults = test_minor_faults() - before;
+		cr_assert_lt(faults, CYCLES / 2, "%s: %ld page faults making and removing %d segments",
+		             named ? "named" : "anonymous", faults, CYCLES);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
 /* PSHM_PREFAULT: the page faults are taken at create or attach, not later. */
 
 #define PREFAULT_PAGES 1024

@@ -109,6 +109,93 @@ BACKEND_TEST(sync, eight_processes_add_exactly_under_the_mutex)
 	free_shared(shm, s);
 }
 
+/* The header lock of a fresh anonymous segment, made by whichever child
+ * locks it first: all eight at once. */
+static int add_under_header_lock(void *arg)
+{
+	pshm_t *shm = arg;
+	uint64_t *counter = pshm_addr(shm);
+	for (int i = 0; i < ADDS; i++) {
+		if (pshm_lock(shm) != 0)
+			return 1;
+		++*counter;
+		if (pshm_unlock(shm) != 0)
+			return 2;
+	}
+	return 0;
+}
+
+BACKEND_TEST(sync, eight_processes_add_exactly_under_a_header_lock_none_has_used)
+{
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	pshm_t *shm;
+	cr_assert_eq(pshm_create(&shm, NULL, 4096, &attr), 0);
+	pid_t pids[PROCS];
+	for (int i = 0; i < PROCS; i++)
+		pids[i] = test_fork(add_under_header_lock, shm);
+	for (int i = 0; i < PROCS; i++)
+		cr_expect_eq(test_wait(pids[i]), 0, "child %d", i);
+	cr_assert_eq(*(uint64_t *)pshm_addr(shm), (uint64_t)PROCS * ADDS);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+static int exit_at_once(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* Take and give back the header lock within `seconds`, or die of SIGALRM. */
+struct timed_lock {
+	pshm_t *shm;
+	unsigned seconds;
+};
+
+static int lock_and_unlock_header(void *arg)
+{
+	const struct timed_lock *t = arg;
+	alarm(t->seconds);
+	return pshm_lock(t->shm) == 0 && pshm_unlock(t->shm) == 0 ? 0 : 1;
+}
+
+/* Say, in the guard of shm's header lock (as tests/rawobj.h pins it), that
+ * process pid is making the lock. */
+static void forge_guard(pshm_t *shm, pid_t pid)
+{
+	unsigned char *guard = (unsigned char *)pshm_addr(shm) - HDR_SIZE + HDR_LOCK_GUARD;
+	uint32_t word = (uint32_t)pid;
+	uint64_t holder = (uint64_t)pid << 32, ns = test_pid_namespace();
+	memcpy(guard + GUARD_HOLDER, &holder, sizeof(holder));
+	memcpy(guard + GUARD_NAMESPACE, &ns, sizeof(ns));
+	memcpy(guard + GUARD_WORD, &word, sizeof(word));
+}
+
+/* Whoever makes the header lock first holds its guard: the others wait
+ * while it is alive, and one killed while making it leaves the lock to be
+ * made by the next. */
+BACKEND_TEST(sync, a_process_that_died_making_the_header_lock_leaves_it_to_the_next)
+{
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	pshm_t *shm;
+	cr_assert_eq(pshm_create(&shm, NULL, 4096, &attr), 0);
+	forge_guard(shm, getpid());
+	struct timed_lock t = {shm, 1};
+	cr_assert_eq(test_wait(test_fork(lock_and_unlock_header, &t)), 128 + SIGALRM,
+	             "the lock was taken while a live process was making it");
+
+	pid_t dead = test_fork(exit_at_once, NULL);
+	cr_assert_eq(test_wait(dead), 0);
+	forge_guard(shm, dead);
+	t.seconds = 10; /* a hang is a failure, not a stuck suite */
+	cr_assert_eq(test_wait(test_fork(lock_and_unlock_header, &t)), 0,
+	             "the next process could not make and take the lock");
+	cr_assert_eq(pshm_lock(shm), 0);
+	cr_assert_eq(pshm_unlock(shm), 0);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* A holder killed with SIGKILL                                             */
 

@@ -81,6 +81,10 @@ int test_can_prefault(void);
 /* Minor page faults this process has taken so far (getrusage). */
 long test_minor_faults(void);
 
+/* This process's PID namespace as libpshm records it (the inode of
+ * /proc/self/ns/pid), or 0 where that cannot be read. */
+uint64_t test_pid_namespace(void);
+
 /* The largest SysV segment the system makes (SHMMAX: macOS's is 4 MiB), or
  * SIZE_MAX where it cannot be read. */
 size_t test_sysv_limit(void);
