@@ -76,7 +76,8 @@ static int open_place(struct place *p, const char *dir, const char *name)
 {
 	p->dir = dir != NULL ? dir : segment_dir();
 	p->dirfd = open_segment_dir(p->dir);
-	snprintf(p->file, sizeof(p->file), MMAP_FILE_PREFIX "%s", name); /* names are checked */
+	memcpy(p->file, MMAP_FILE_PREFIX, strlen(MMAP_FILE_PREFIX));
+	memcpy(p->file + strlen(MMAP_FILE_PREFIX), name, strlen(name) + 1); /* names are checked */
 	return p->dirfd < 0 ? p->dirfd : 0;
 }
 

@@ -65,14 +65,25 @@ static uint64_t name_hash(const char *name)
 }
 
 /* The shm object of segment name: "/pshm.NAME", or "/pshm#HASH" where that
- * is too long for the system. */
+ * is too long for the system.  (Names are checked: they fit.) */
 static void object_of(const char *name, object_name object)
 {
-	if (strlen(POSIX_PREFIX) + strlen(name) <= PSHM_SHM_NAME_MAX)
-		snprintf(object, sizeof(object_name), POSIX_PREFIX "%.*s", PSHM_NAME_MAX, name);
-	else
+	size_t length = strlen(name);
+	if (strlen(POSIX_PREFIX) + length <= PSHM_SHM_NAME_MAX) {
+		memcpy(object, POSIX_PREFIX, strlen(POSIX_PREFIX));
+		memcpy(object + strlen(POSIX_PREFIX), name, length + 1);
+	} else
 		snprintf(object, sizeof(object_name), "/" POSIX_STEM "%c%016llx", POSIX_HASHED_MARK,
 		         (unsigned long long)name_hash(name));
+}
+
+/* Where Linux keeps name's object, as a file. */
+static void file_of(const char *name, char path[sizeof(POSIX_FILES) + sizeof(object_name)])
+{
+	object_name object;
+	object_of(name, object);
+	memcpy(path, POSIX_FILES, strlen(POSIX_FILES));
+	memcpy(path + strlen(POSIX_FILES), object, strlen(object) + 1);
 }
 
 /* shm_open of name's object. */
@@ -182,10 +193,8 @@ static int posix_open_named(struct pshm__map *map, const char *name, unsigned fl
  * described from where Linux keeps it; elsewhere nothing is known of it. */
 static void describe_unopenable(const char *name, struct pshm__object *obj)
 {
-	object_name object;
-	object_of(name, object);
 	char path[sizeof(POSIX_FILES) + sizeof(object_name)];
-	snprintf(path, sizeof(path), POSIX_FILES "%s", object);
+	file_of(name, path);
 	struct stat st;
 	if (lstat(path, &st) < 0)
 		memset(&st, 0, sizeof(st)); /* nothing known but that it is there */
@@ -206,20 +215,34 @@ static int posix_stat(const char *name, struct pshm__object *obj)
 	return rc;
 }
 
+/* Whether name's object is only's: 0, or -ENOENT if it is another now.
+ * Where the objects are the files of /dev/shm (Linux), a stat of the file
+ * tells without opening it (one system call instead of three); a file of
+ * only's device and inode there is only's object. */
+static int object_is(const char *name, const struct pshm__ident *only)
+{
+#if defined(__linux__)
+	char path[sizeof(POSIX_FILES) + sizeof(object_name)];
+	file_of(name, path);
+	struct stat st;
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    pshm__same_object(&st, only) == 0)
+		return 0;
+#endif
+	int fd = open_object(name, O_RDONLY, 0);
+	if (fd < 0)
+		return pshm__fd_open_error(fd) == PSHM_ENOTPSHM ? -ENOENT : fd;
+	int rc = pshm__fd_is(fd, only);
+	close(fd);
+	return rc;
+}
+
 static int posix_unlink(const char *name, const struct pshm__ident *only)
 {
-	if (only != NULL) {
-		/* The shortest window POSIX allows: the object under the name
-		 * is compared just before shm_unlink, which takes a name. */
-		int fd = open_object(name, O_RDONLY, 0);
-		if (fd < 0)
-			return pshm__fd_open_error(fd) == PSHM_ENOTPSHM ? -ENOENT : fd;
-		int rc = pshm__fd_is(fd, only);
-		close(fd);
-		if (rc < 0)
-			return rc;
-	}
-	return unlink_object(name);
+	/* The shortest window POSIX allows: the object under the name is
+	 * compared just before shm_unlink, which takes a name. */
+	int rc = only != NULL ? object_is(name, only) : 0;
+	return rc < 0 ? rc : unlink_object(name);
 }
 
 struct listing {
