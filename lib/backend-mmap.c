@@ -76,7 +76,7 @@ static int open_place(struct place *p, const char *dir, const char *name)
 {
 	p->dir = dir != NULL ? dir : segment_dir();
 	p->dirfd = open_segment_dir(p->dir);
-	memcpy(p->file, MMAP_FILE_PREFIX, strlen(MMAP_FILE_PREFIX));
+	memcpy(p->file, MMAP_FILE_PREFIX, sizeof(MMAP_FILE_PREFIX));
 	memcpy(p->file + strlen(MMAP_FILE_PREFIX), name, strlen(name) + 1); /* names are checked */
 	return p->dirfd < 0 ? p->dirfd : 0;
 }

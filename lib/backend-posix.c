@@ -70,7 +70,7 @@ static void object_of(const char *name, object_name object)
 {
 	size_t length = strlen(name);
 	if (strlen(POSIX_PREFIX) + length <= PSHM_SHM_NAME_MAX) {
-		memcpy(object, POSIX_PREFIX, strlen(POSIX_PREFIX));
+		memcpy(object, POSIX_PREFIX, sizeof(POSIX_PREFIX));
 		memcpy(object + strlen(POSIX_PREFIX), name, length + 1);
 	} else
 		snprintf(object, sizeof(object_name), "/" POSIX_STEM "%c%016llx", POSIX_HASHED_MARK,
@@ -82,7 +82,7 @@ static void file_of(const char *name, char path[sizeof(POSIX_FILES) + sizeof(obj
 {
 	object_name object;
 	object_of(name, object);
-	memcpy(path, POSIX_FILES, strlen(POSIX_FILES));
+	memcpy(path, POSIX_FILES, sizeof(POSIX_FILES));
 	memcpy(path + strlen(POSIX_FILES), object, strlen(object) + 1);
 }
 

@@ -21,7 +21,7 @@
  * seq changes with every signal: a waiter reads it before unlocking the
  * mutex and sleeps only while it is unchanged, so no signal slips between
  * its check and its sleep.  A waiter first watches seq for a moment
- * (spin.c) and counts itself in waiters only when it goes to sleep, so
+ * (pshm__spin) and counts itself in waiters only when it goes to sleep, so
  * that a signal with nobody asleep skips the system call; a count left high
  * by a dead waiter only costs a wasted wake.
  */
@@ -66,6 +66,18 @@ static void cancelled_while_waiting(void *arg)
 	pshm_mutex_lock(w->m); /* PSHM_EOWNERDEAD: held all the same */
 }
 
+/* For pshm__spin: whether a signal came since the waiter sampled seq. */
+struct sample {
+	_Atomic uint32_t *seq;
+	uint32_t seen;
+};
+
+static int seq_moved(void *arg)
+{
+	const struct sample *s = arg;
+	return atomic_load_explicit(s->seq, memory_order_acquire) != s->seen;
+}
+
 static int cond_wait_until(pshm_cond_t *c, pshm_mutex_t *m, const struct timespec *deadline)
 {
 	struct pshm__cond *cv = cond_of(c);
@@ -77,7 +89,8 @@ static int cond_wait_until(pshm_cond_t *c, pshm_mutex_t *m, const struct timespe
 	int rc = pshm_mutex_unlock(m); /* -EINVAL, -EPERM: nothing waited */
 	if (rc < 0)
 		return rc;
-	if (!pshm__spin_while(&cv->seq, seen)) {
+	struct sample sample = {&cv->seq, seen};
+	if (!pshm__spin(seq_moved, &sample)) {
 		/* Counted before the sleep reads seq, and a signal bumps seq
 		 * before it reads the count (both sequentially consistent): a
 		 * signaller that sees no sleeper changed seq before we read it. */

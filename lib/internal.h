@@ -467,9 +467,9 @@ int pshm__wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec 
 /* pshm__wake - wake one (all == 0) or every sleeper in pshm__wait on word. */
 void pshm__wake(_Atomic uint32_t *word, int all);
 
-/* spin.c: watch word for a few microseconds (on a machine with more than
- * one CPU online): 1 as soon as it no longer holds expected, 0 if it still
- * does, when the caller goes to sleep on it. */
-int pshm__spin_while(_Atomic uint32_t *word, uint32_t expected);
+/* spin.c: call attempt(arg) again and again, backing off, for up to about
+ * 10 us on a machine with more than one CPU online (else never): 1 as soon
+ * as it returns nonzero, 0 when the caller had better sleep. */
+int pshm__spin(int (*attempt)(void *arg), void *arg);
 
 #endif /* PSHM_INTERNAL_H */

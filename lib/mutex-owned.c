@@ -156,6 +156,19 @@ static int nap(struct owned *o, uint32_t seen, const struct timespec *deadline)
 	return rc == -ETIMEDOUT && last ? ETIMEDOUT : 0;
 }
 
+/* For pshm__spin: take the word if it is free, before the first nap. */
+struct attempt {
+	struct owned *o;
+	uint32_t self;
+};
+
+static int took_free_word(void *arg)
+{
+	const struct attempt *a = arg;
+	uint32_t seen = atomic_load_explicit(&a->o->word, memory_order_relaxed);
+	return seen == 0 && take(a->o, 0, a->self, 0) == 0;
+}
+
 static int owned_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
 {
 	struct owned *o = lock;
@@ -175,6 +188,9 @@ static int owned_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
 			continue;
 		if (how == PSHM__LOCK_TRY)
 			return EBUSY;
+		struct attempt a = {o, self};
+		if (keep == 0 && pshm__spin(took_free_word, &a))
+			return 0; /* the holder gave it back within a moment */
 		rc = nap(o, seen, how == PSHM__LOCK_TIMED ? &deadline : NULL);
 		if (rc != 0)
 			return rc;

@@ -184,7 +184,12 @@ static int lock(pshm_mutex_t *m, enum pshm__lock_how how, long timeout_ms)
  * The robust pthread kind, locked and unlocked straight through pthread
  * rather than through the kind table: the indirect call and the wrapper
  * cost 4-5% of an uncontended lock + unlock (bench/lock), which is all the
- * rest of libpshm's checks cost.  Same result as lock() and the table.
+ * rest of libpshm's checks cost.  A lock that is busy is tried again for a
+ * moment before pthread puts the caller to sleep (glibc's robust mutexes
+ * never spin): with a short critical section its holder gives it back
+ * sooner than a sleep and a wake-up take, which nearly doubles the
+ * throughput of processes sharing one lock.  Same results as lock() and
+ * the table.
  */
 static int fast_kind(const struct pshm__mutex *mx)
 {
@@ -196,6 +201,20 @@ static int fast_kind(const struct pshm__mutex *mx)
 #endif
 }
 
+/* For pshm__spin: a trylock while the holder may be about to unlock.  Any
+ * answer but EBUSY (EDEADLK, EOWNERDEAD...) is what a lock would say. */
+struct attempt {
+	pthread_mutex_t *pm;
+	int err;
+};
+
+static int try_again(void *arg)
+{
+	struct attempt *a = arg;
+	a->err = pthread_mutex_trylock(a->pm);
+	return a->err != EBUSY;
+}
+
 PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
 {
 	struct pshm__mutex *mx = mutex_of(m);
@@ -203,8 +222,11 @@ PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
 		return lock(m, PSHM__LOCK_WAIT, 0);
 	if (atomic_load_explicit(&mx->health, memory_order_relaxed) == UNRECOVERABLE)
 		return PSHM_ENOTRECOVERABLE;
-	int err = pthread_mutex_lock((pthread_mutex_t *)(void *)mx->lock);
-	return err == 0 ? 0 : lock_result(mx, err);
+	struct attempt a = {(pthread_mutex_t *)(void *)mx->lock, 0};
+	a.err = pthread_mutex_trylock(a.pm);
+	if (a.err == EBUSY && !pshm__spin(try_again, &a))
+		a.err = pthread_mutex_lock(a.pm);
+	return a.err == 0 ? 0 : lock_result(mx, a.err);
 }
 
 PSHM_EXTERN int pshm_mutex_trylock(pshm_mutex_t *m)

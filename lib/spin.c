@@ -1,10 +1,11 @@
 /*
- * spin.c - watching a word of shared memory for a moment before sleeping
- * on it.  A peer on another CPU that answers at once (a ping-pong through
- * a condition variable) is seen without a sleep and a wake, two system
- * calls and two trips through the scheduler, which cost more than the
- * answer.  Never on a machine with one CPU online: there the peer cannot
- * run while we watch.
+ * spin.c - trying again for a moment before sleeping.  A lock that its
+ * holder on another CPU gives back within microseconds, or a signal that a
+ * peer on another CPU sends at once (a ping-pong through a condition
+ * variable), is had without a sleep and a wake: two system calls and two
+ * trips through the scheduler, which cost more than the wait.  Never on a
+ * machine with one CPU online: there the other side cannot run while we
+ * spin.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -16,10 +17,11 @@
 
 #include "internal.h"
 
-/* How long to watch: a few round trips between two CPUs' caches, well under
- * what a sleep and a wake-up cost (about 5 us each on the VMs measured). */
+/* How long to try: many round trips between two CPUs' caches, and about
+ * what a sleep and a wake-up cost (5-10 us on the VMs measured). */
 #define PSHM__SPIN_NS 10000L
-#define PSHM__SPINS_PER_CLOCK 64 /* look at the clock this often */
+#define PSHM__SPIN_BACKOFF_MAX 8       /* at most 2^8 pauses between attempts */
+#define PSHM__SPIN_ROUNDS_PER_CLOCK 4  /* look at the clock this often */
 
 /* Tell the CPU we are spinning: it yields to a sibling hyperthread, and
  * leaving the loop does not flush the pipeline. */
@@ -53,17 +55,21 @@ static long long elapsed_ns(const struct timespec *since)
 	return (long long)(now.tv_sec - since->tv_sec) * 1000000000LL + (now.tv_nsec - since->tv_nsec);
 }
 
-int pshm__spin_while(_Atomic uint32_t *word, uint32_t expected)
+int pshm__spin(int (*attempt)(void *arg), void *arg)
 {
 	if (!several_cpus())
 		return 0;
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (unsigned spins = 1;; spins++) {
-		if (atomic_load_explicit(word, memory_order_acquire) != expected)
+	for (unsigned round = 0;; round++) {
+		/* Back off: 1, 2, 4... 64 pauses between attempts, so that an
+		 * attempt that writes (a trylock) leaves the line to its holder. */
+		unsigned pauses = 1u << (round < PSHM__SPIN_BACKOFF_MAX ? round : PSHM__SPIN_BACKOFF_MAX);
+		for (unsigned i = 0; i < pauses; i++)
+			cpu_relax();
+		if (attempt(arg))
 			return 1;
-		cpu_relax();
-		if (spins % PSHM__SPINS_PER_CLOCK == 0 && elapsed_ns(&start) > PSHM__SPIN_NS)
+		if (round % PSHM__SPIN_ROUNDS_PER_CLOCK == 0 && elapsed_ns(&start) > PSHM__SPIN_NS)
 			return 0;
 	}
 }
