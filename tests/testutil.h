@@ -82,7 +82,8 @@ int test_can_prefault(void);
 long test_minor_faults(void);
 
 /* This process's PID namespace as libpshm records it (the inode of
- * /proc/self/ns/pid), or 0 where that cannot be read. */
+ * /proc/self/ns/pid), or 0 where it cannot be read or libpshm was built
+ * without /proc. */
 uint64_t test_pid_namespace(void);
 
 /* The largest SysV segment the system makes (SHMMAX: macOS's is 4 MiB), or
