@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		if (len < PSHM__HEADER_SIZE || hdr->usable_size == 0 ||
 		    hdr->usable_size > len - PSHM__HEADER_SIZE || hdr->magic != PSHM__MAGIC ||
-		    hdr->version != PSHM__FORMAT_VERSION || memchr(hdr->name, '\0', sizeof(hdr->name)) == NULL ||
+		    hdr->version < PSHM__FORMAT_OLDEST || hdr->version > PSHM__FORMAT_VERSION ||
+		    memchr(hdr->name, '\0', sizeof(hdr->name)) == NULL ||
 		    (name != NULL && strcmp(hdr->name, name) != 0))
 			abort();
 	} else if (rc == -EAGAIN) {

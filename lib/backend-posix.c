@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "fd-segment.h"
 
 #define POSIX_STEM "pshm"          /* as /dev/shm shows the objects on Linux: */
 #define POSIX_FILE_PREFIX "pshm."  /* "pshm.NAME" */

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "internal.h"
+#include "sync.h"
 
 #define PSHM__COND_MAGIC 0x646e6370u /* "pcnd": pshm_cond_init ran */
 

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "fd-segment.h"
 
 static int map_fd(int fd, size_t len, int rdonly, struct pshm__map *map)
 {

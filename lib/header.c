@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sync.h"
 
 void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
                        pshm_backend_t backend)

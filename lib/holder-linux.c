@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sync.h"
 
 int pshm__kernel_robust(void)
 {

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sync.h"
 
 int pshm__kernel_robust(void)
 {

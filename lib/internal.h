@@ -8,9 +8,10 @@
  * (backend-*.c, fd-segment.c) makes, finds, maps and removes the kernel
  * object; the helpers (header.c, sys.c, mappers-*.c, populate.c,
  * hugepages.c) know the header format, the system calls and the other
- * processes.  Synchronization (mutex.c over mutex-*.c, cond.c, over wait-*.c
- * and holder-*.c) stands apart: the public calls, and the header's lock
- * that header.c sets up.
+ * processes.  Synchronization (mutex.c over mutex-*.c, cond.c, over wait-*.c,
+ * holder-*.c and spin.c; sync.h) stands apart: the public calls, and the
+ * header's lock that header.c makes at its first use.  What the POSIX and
+ * mmap backends share is in fd-segment.h.
  */
 #ifndef PSHM_INTERNAL_H
 #define PSHM_INTERNAL_H
@@ -273,65 +274,6 @@ extern const struct pshm__backend_ops pshm__backend_posix;
 extern const struct pshm__backend_ops pshm__backend_mmap;
 
 /* ------------------------------------------------------------------------ */
-/* fd-based segments (POSIX and mmap backends), in fd-segment.c             */
-
-/* How much of a new file pshm__fd_init_map allocates up front, so that a
- * full file system says -ENOSPC then and not SIGBUS at a touch later. */
-enum pshm__reserve {
-	PSHM__RESERVE_NOTHING, /* a memfd, or PSHM_NORESERVE: the header's page
-	                          is had when publish writes it */
-	PSHM__RESERVE_ALL,
-};
-
-/* What a file in a file system that can fill up reserves, as how
- * (PSHM__MAKE_*) says. */
-enum pshm__reserve pshm__reserve_for(unsigned how);
-
-/* Set fd's mode exactly (the umask trimmed what open() got), then
- * pshm__fd_init_map with what how says to reserve; map keeps fd for
- * publish. */
-int pshm__fd_init_named(int fd, mode_t mode, size_t len, unsigned how, struct pshm__map *map);
-
-/* The publish slot: the header written through the file, not the mapping
- * (a page fault and its unmapping cost more than two pwrites); closes the
- * fd create_named left open. */
-int pshm__fd_publish(struct pshm__map *map, const struct pshm__header *hdr);
-
-/* Size fd to len, allocate what reserve says and map it read-write.
- * -EFBIG over RLIMIT_FSIZE (where the kernel would raise SIGXFSZ). */
-int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct pshm__map *map);
-
-/* The open_named slot for name's object open on fd (rdonly as flags say). */
-int pshm__fd_open_existing(int fd, const char *name, pshm_backend_t backend, unsigned flags,
-                           struct pshm__map *map);
-
-/* The stat slot for an object open on fd (non-blocking). */
-int pshm__fd_stat(int fd, struct pshm__object *obj);
-
-/* What the kernel says of an object, from its stat (or lstat: a symbolic
- * link is described, never followed); attached not known, head empty. */
-void pshm__fd_describe(const struct stat *st, struct pshm__object *obj);
-
-/* Whether st describes the object only identifies: 0 if so, -ENOENT if
- * not (the name holds another object now). */
-int pshm__same_object(const struct stat *st, const struct pshm__ident *only);
-
-/* pshm__same_object for the object open on fd, or the error of fstat. */
-int pshm__fd_is(int fd, const struct pshm__ident *only);
-
-/* The code for an open() of an existing name that failed with rc: an object
- * no segment can be (a socket, a symbolic link, a directory) is foreign. */
-int pshm__fd_open_error(int rc);
-
-/* Call fn for each entry of the directory open on dirfd (which it takes
- * over and closes) whose name starts with prefix, with the prefix cut. */
-int pshm__list_dir(int dirfd, const char *prefix, int (*fn)(const char *name, void *arg),
-                   void *arg);
-
-/* munmap map, and close its fd if create_named left one (the unmap slot). */
-int pshm__fd_unmap(struct pshm__map *map);
-
-/* ------------------------------------------------------------------------ */
 /* Other processes (mappers-linux.c reads /proc; mappers-none.c cannot)      */
 
 /* How many processes map the file (dev, ino); -1 when not known: a process
@@ -387,89 +329,5 @@ struct timespec pshm__deadline_after(clockid_t clock, long ms);
 /* 0 if a file may grow to len bytes here, -EFBIG if RLIMIT_FSIZE forbids
  * it (the kernel would kill the process with SIGXFSZ). */
 int pshm__file_size_allowed(size_t len);
-
-/* ------------------------------------------------------------------------ */
-/* The locks under mutex.c: mutex-pthread.c, mutex-owned.c                   */
-
-/* Bytes of a pshm_mutex_t that its lock may use. */
-#define PSHM__LOCK_BYTES 48
-
-enum pshm__lock_how {
-	PSHM__LOCK_WAIT,  /* until it is had */
-	PSHM__LOCK_TRY,   /* EBUSY if it is held (by the caller too) */
-	PSHM__LOCK_TIMED, /* ETIMEDOUT after timeout_ms */
-};
-
-/* A kind of lock: each call returns 0 or a positive errno, as pthread's do
- * (lock: EOWNERDEAD when its holder died, EDEADLK when the caller holds it;
- * unlock: EPERM when it does not; destroy: EBUSY while it is held). */
-struct pshm__lock_kind {
-	int (*init)(void *lock);
-	int (*lock)(void *lock, enum pshm__lock_how how, long timeout_ms);
-	int (*unlock)(void *lock);
-	int (*consistent)(void *lock);
-	int (*destroy)(void *lock);
-};
-
-extern const struct pshm__lock_kind pshm__lock_pthread; /* where robust mutexes are built */
-extern const struct pshm__lock_kind pshm__lock_owned;
-
-/* pshm_mutex_init m unless it is made already, one process at a time:
- * guard (PSHM__LOCK_BYTES, 8-aligned) is a lock of pshm__lock_owned's
- * kind, which is free when all zero, and finds a holder that died. */
-int pshm__mutex_init_once(pshm_mutex_t *m, void *guard);
-_Static_assert(sizeof(((struct pshm__header *)0)->lock_guard) >= PSHM__LOCK_BYTES,
-               "the header's lock guard is too small");
-
-/* ------------------------------------------------------------------------ */
-/* Lock holders (holder-linux.c reads /proc; holder-posix.c cannot)          */
-
-/* Whether the kernel finds the dead holders of robust mutexes in this
- * process: its robust futex list is registered (qemu-user and some seccomp
- * sandboxes refuse it).  Asked once. */
-int pshm__kernel_robust(void);
-
-/* The calling thread as a lock holder: its Linux thread id (so that a
- * thread that dies is seen gone), else its process id.  Below 2^30.  A
- * system call: callers keep the answer. */
-uint32_t pshm__holder_self(void);
-
-/* The calling thread's start time, to tell it from a later process given
- * the same id; 0 where it cannot be known.  Reads /proc: callers keep it. */
-uint32_t pshm__holder_token(void);
-
-/* 1 if the holder id that started at token (0: not known) is surely gone:
- * no such process, a zombie, or another process with that id; else 0. */
-int pshm__holder_gone(uint32_t id, uint32_t token);
-
-/* ------------------------------------------------------------------------ */
-/* Sleeping on a word of shared memory (wait-futex.c or wait-poll.c)         */
-
-/* obj, a mutex or condition variable whose first field is its _Atomic
- * uint32_t magic, if its init call stored magic there; NULL if obj is NULL
- * or was never initialized (or was destroyed). */
-static inline void *pshm__initialized(void *obj, uint32_t magic)
-{
-	if (obj == NULL || atomic_load_explicit((_Atomic uint32_t *)obj, memory_order_acquire) != magic)
-		return NULL;
-	return obj;
-}
-
-/*
- * pshm__wait - sleep while *word == expected, until pshm__wake() on word or
- * until deadline (CLOCK_MONOTONIC; NULL: no limit).  0 when woken or when
- * *word differs (possibly spuriously: callers re-check), -ETIMEDOUT when the
- * deadline passed.  word may be mapped at other addresses in other processes.
- * A cancellation point: the caller pushes a cleanup handler around it.
- */
-int pshm__wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *deadline);
-
-/* pshm__wake - wake one (all == 0) or every sleeper in pshm__wait on word. */
-void pshm__wake(_Atomic uint32_t *word, int all);
-
-/* spin.c: call attempt(arg) again and again, backing off, for up to about
- * 10 us on a machine with more than one CPU online (else never): 1 as soon
- * as it returns nonzero, 0 when the caller had better sleep. */
-int pshm__spin(int (*attempt)(void *arg), void *arg);
 
 #endif /* PSHM_INTERNAL_H */

@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "internal.h"
+#include "sync.h"
 
 #define WAITERS 0x80000000u /* somebody sleeps on the word: unlock wakes */
 #define HOLDER_MASK 0x3fffffffu

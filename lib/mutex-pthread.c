@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "internal.h"
+#include "sync.h"
 
 _Static_assert(sizeof(pthread_mutex_t) <= PSHM__LOCK_BYTES, "pthread_mutex_t does not fit");
 

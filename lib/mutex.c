@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sync.h"
 
 /* "pmt2": pshm_mutex_init ran, and laid the mutex out with its kind (the
  * layout before kinds said "pmtx": such a mutex is refused, -EINVAL, rather

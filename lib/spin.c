@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sync.h"
 
 /* How long to try: many round trips between two CPUs' caches, and about
  * what a sleep and a wake-up cost (5-10 us on the VMs measured). */

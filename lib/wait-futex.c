@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sync.h"
 
 /* The futex operations used, as the kernel's ABI numbers them (so that no
  * kernel header is needed: musl's compiler has none, nor do some cross

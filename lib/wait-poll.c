@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "internal.h"
+#include "sync.h"
 
 #define PSHM__SPINS 64
 #define PSHM__MAX_NAP_NS 1000000L
