@@ -90,7 +90,7 @@ static int cond_wait_until(pshm_cond_t *c, pshm_mutex_t *m, const struct timespe
 	if (rc < 0)
 		return rc;
 	struct sample sample = {&cv->seq, seen};
-	if (!pshm__spin(seq_moved, &sample)) {
+	if (!pshm__spin(seq_moved, &sample, PSHM__SPIN_WATCH)) {
 		/* Counted before the sleep reads seq, and a signal bumps seq
 		 * before it reads the count (both sequentially consistent): a
 		 * signaller that sees no sleeper changed seq before we read it. */

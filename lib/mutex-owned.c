@@ -189,7 +189,7 @@ static int owned_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
 		if (how == PSHM__LOCK_TRY)
 			return EBUSY;
 		struct attempt a = {o, self};
-		if (keep == 0 && pshm__spin(took_free_word, &a))
+		if (keep == 0 && pshm__spin(took_free_word, &a, PSHM__SPIN_TRY))
 			return 0; /* the holder gave it back within a moment */
 		rc = nap(o, seen, how == PSHM__LOCK_TIMED ? &deadline : NULL);
 		if (rc != 0)

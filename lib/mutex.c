@@ -224,7 +224,7 @@ PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
 		return PSHM_ENOTRECOVERABLE;
 	struct attempt a = {(pthread_mutex_t *)(void *)mx->lock, 0};
 	a.err = pthread_mutex_trylock(a.pm);
-	if (a.err == EBUSY && !pshm__spin(try_again, &a))
+	if (a.err == EBUSY && !pshm__spin(try_again, &a, PSHM__SPIN_TRY))
 		a.err = pthread_mutex_lock(a.pm);
 	return a.err == 0 ? 0 : lock_result(mx, a.err);
 }

@@ -20,8 +20,7 @@
 /* How long to try: many round trips between two CPUs' caches, and about
  * what a sleep and a wake-up cost (5-10 us on the VMs measured). */
 #define PSHM__SPIN_NS 10000L
-#define PSHM__SPIN_BACKOFF_MAX 8       /* at most 2^8 pauses between attempts */
-#define PSHM__SPIN_ROUNDS_PER_CLOCK 4  /* look at the clock this often */
+#define PSHM__SPIN_ROUNDS_PER_CLOCK 4 /* look at the clock this often */
 
 /* Tell the CPU we are spinning: it yields to a sibling hyperthread, and
  * leaving the loop does not flush the pipeline. */
@@ -55,16 +54,14 @@ static long long elapsed_ns(const struct timespec *since)
 	return (long long)(now.tv_sec - since->tv_sec) * 1000000000LL + (now.tv_nsec - since->tv_nsec);
 }
 
-int pshm__spin(int (*attempt)(void *arg), void *arg)
+int pshm__spin(int (*attempt)(void *arg), void *arg, unsigned backoff)
 {
 	if (!several_cpus())
 		return 0;
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (unsigned round = 0;; round++) {
-		/* Back off: 1, 2, 4... 64 pauses between attempts, so that an
-		 * attempt that writes (a trylock) leaves the line to its holder. */
-		unsigned pauses = 1u << (round < PSHM__SPIN_BACKOFF_MAX ? round : PSHM__SPIN_BACKOFF_MAX);
+		unsigned pauses = 1u << (round < backoff ? round : backoff);
 		for (unsigned i = 0; i < pauses; i++)
 			cpu_relax();
 		if (attempt(arg))
