@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <pshm.h>
@@ -94,16 +95,19 @@ static void *consume(void *arg)
 	return NULL;
 }
 
+/* Wait for the flag: NULL once seen, else the code that stopped the wait
+ * (as an intptr_t: a lock or a wait that failed). */
 static void *await_flag(void *arg)
 {
 	struct shared *s = arg;
-	pshm_mutex_lock(&s->mutex);
+	int rc = pshm_mutex_lock(&s->mutex);
+	if (rc != 0)
+		return (void *)(intptr_t)rc;
 	s->waiting++;
-	int rc = 0;
 	while (!s->flag && rc == 0)
 		rc = pshm_cond_timedwait(&s->not_empty, &s->mutex, 60000);
 	pshm_mutex_unlock(&s->mutex);
-	return rc == 0 ? NULL : (void *)1;
+	return rc == 0 ? NULL : (void *)(intptr_t)rc;
 }
 
 /* Each thread attaches the named segment with its own handle (a handle is
@@ -167,22 +171,29 @@ static void on_shared(struct shared *s, const char *bn)
 	pthread_t waiters[4];
 	for (int i = 0; i < 4; i++)
 		pthread_create(&waiters[i], NULL, await_flag, s);
+	/* Look every millisecond: a loop that took the mutex back at once
+	 * could keep the last waiter from it (under valgrind, whose threads
+	 * take turns, for longer than the others' 60 s waits). */
 	for (int waiting = 0; waiting < 4;) {
 		pshm_mutex_lock(&s->mutex);
 		waiting = s->waiting;
 		pshm_mutex_unlock(&s->mutex);
+		if (waiting < 4)
+			nanosleep(&(struct timespec){0, 1000000}, NULL);
 	}
 	pshm_mutex_lock(&s->mutex);
 	s->flag = 1;
 	CHECK(pshm_cond_broadcast(&s->not_empty) == 0, "%s", bn);
 	pshm_mutex_unlock(&s->mutex);
-	int woken = 0;
+	int woken = 0, last = 0;
 	for (int i = 0; i < 4; i++) {
 		void *ret;
 		pthread_join(waiters[i], &ret);
 		woken += ret == NULL;
+		last = ret == NULL ? last : (int)(intptr_t)ret;
 	}
-	CHECK(woken == 4, "%s: %d of 4 waiters saw the broadcast", bn, woken);
+	CHECK(woken == 4, "%s: %d of 4 waiters saw the broadcast (another: %s)", bn, woken,
+	      pshm_strerror(last));
 }
 
 /* The header lock of a named segment, shared by threads that attach it. */
