@@ -39,18 +39,24 @@ struct owned {
 _Static_assert(sizeof(struct owned) <= PSHM__LOCK_BYTES, "the owned lock does not fit");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "holder records must be lock-free across processes");
 
-/* Distinct for each live thread of a process: the address of a thread-local. */
-static _Thread_local char thread_mark;
-#define THIS_THREAD ((uintptr_t)&thread_mark)
-
-/* The calling thread as a holder (id, start token, PID namespace), asked
+/*
+ * The calling thread as a holder (id, start token, PID namespace), asked
  * once per thread, and again in a fork child, whose thread is another:
- * forks counts the children. */
+ * forks counts the children.  One thread-local struct, so that a lock call
+ * finds it with one look-up (in a shared library, a call to
+ * __tls_get_addr: a fifth of an uncontended lock + unlock when each field
+ * was a variable of its own); its address tells the process's live threads
+ * apart.
+ */
+struct me {
+	unsigned known; /* forks + 1 when asked */
+	uint32_t id, token;
+	uint64_t namespace;
+};
+static _Thread_local struct me me_state;
 static _Atomic unsigned forks;
 static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
-static _Thread_local unsigned me_known; /* forks + 1 when asked */
-static _Thread_local uint32_t me_id, me_token;
-static _Thread_local uint64_t me_namespace;
+#define THREAD_OF(me) ((uintptr_t)(me))
 
 static void count_fork(void)
 {
@@ -62,18 +68,21 @@ static void watch_forks(void)
 	pthread_atfork(NULL, NULL, count_fork);
 }
 
-/* This thread's holder id, its token and namespace in me_*. */
-static uint32_t know_me(void)
+/* This thread as a holder.  Fork children are counted from before the
+ * first answer is kept (the once comes first). */
+static const struct me *know_me(void)
 {
-	pthread_once(&watch_once, watch_forks);
+	struct me *me = &me_state;
 	unsigned now = atomic_load_explicit(&forks, memory_order_relaxed) + 1;
-	if (me_known != now) {
-		me_id = pshm__holder_self();
-		me_token = pshm__holder_token();
-		me_namespace = pshm__pid_namespace();
-		me_known = now;
+	if (me->known != now) {
+		pthread_once(&watch_once, watch_forks);
+		now = atomic_load_explicit(&forks, memory_order_relaxed) + 1;
+		me->id = pshm__holder_self();
+		me->token = pshm__holder_token();
+		me->namespace = pshm__pid_namespace();
+		me->known = now;
 	}
-	return me_id;
+	return me;
 }
 
 static int owned_init(void *lock)
@@ -86,11 +95,11 @@ static int owned_init(void *lock)
 }
 
 /* After taking the word: say who holds it. */
-static void record_holder(struct owned *o, uint32_t self)
+static void record_holder(struct owned *o, const struct me *me)
 {
-	atomic_store_explicit(&o->thread, THIS_THREAD, memory_order_relaxed);
-	atomic_store_explicit(&o->namespace, me_namespace, memory_order_relaxed);
-	uint64_t rec = (uint64_t)self << 32 | me_token;
+	atomic_store_explicit(&o->thread, THREAD_OF(me), memory_order_relaxed);
+	atomic_store_explicit(&o->namespace, me->namespace, memory_order_relaxed);
+	uint64_t rec = (uint64_t)me->id << 32 | me->token;
 	atomic_store_explicit(&o->holder, rec, memory_order_release);
 }
 
@@ -99,43 +108,43 @@ static void record_holder(struct owned *o, uint32_t self)
  * after the word: a record of another id means the holder has not written
  * its own yet, so it is alive.
  */
-static int holder_gone(struct owned *o, uint32_t word)
+static int holder_gone(struct owned *o, uint32_t word, const struct me *me)
 {
 	uint32_t id = word & HOLDER_MASK;
 	uint64_t rec = atomic_load_explicit(&o->holder, memory_order_acquire);
 	if ((uint32_t)(rec >> 32) != id)
 		return 0;
 	uint64_t ns = atomic_load_explicit(&o->namespace, memory_order_relaxed);
-	if (ns != me_namespace)
+	if (ns != me->namespace)
 		return 0; /* its id means another process here */
 	return pshm__holder_gone(id, (uint32_t)rec);
 }
 
 /* Take the word: from 0, or from a holder that is gone (EOWNERDEAD). */
-static int take(struct owned *o, uint32_t seen, uint32_t self, uint32_t keep)
+static int take(struct owned *o, uint32_t seen, const struct me *me, uint32_t keep)
 {
-	uint32_t want = self | keep;
+	uint32_t want = me->id | keep;
 	if (seen == 0) {
 		if (!atomic_compare_exchange_strong_explicit(&o->word, &seen, want, memory_order_acquire,
 		                                             memory_order_relaxed))
 			return EAGAIN;
-		record_holder(o, self);
+		record_holder(o, me);
 		return 0;
 	}
-	if (!holder_gone(o, seen))
+	if (!holder_gone(o, seen, me))
 		return EBUSY;
 	if (!atomic_compare_exchange_strong_explicit(&o->word, &seen, want | WAITERS,
 	                                             memory_order_acquire, memory_order_relaxed))
 		return EAGAIN;
-	record_holder(o, self);
+	record_holder(o, me);
 	return EOWNERDEAD;
 }
 
 /* Whether the caller holds the lock. */
-static int held_by_caller(struct owned *o, uint32_t word, uint32_t self)
+static int held_by_caller(struct owned *o, uint32_t word, const struct me *me)
 {
-	return word != 0 && (word & HOLDER_MASK) == self &&
-	       atomic_load_explicit(&o->thread, memory_order_relaxed) == THIS_THREAD;
+	return word != 0 && (word & HOLDER_MASK) == me->id &&
+	       atomic_load_explicit(&o->thread, memory_order_relaxed) == THREAD_OF(me);
 }
 
 /* Sleep while the word is seen, at most until the next check or deadline:
@@ -159,36 +168,36 @@ static int nap(struct owned *o, uint32_t seen, const struct timespec *deadline)
 /* For pshm__spin: take the word if it is free, before the first nap. */
 struct attempt {
 	struct owned *o;
-	uint32_t self;
+	const struct me *me;
 };
 
 static int took_free_word(void *arg)
 {
 	const struct attempt *a = arg;
 	uint32_t seen = atomic_load_explicit(&a->o->word, memory_order_relaxed);
-	return seen == 0 && take(a->o, 0, a->self, 0) == 0;
+	return seen == 0 && take(a->o, 0, a->me, 0) == 0;
 }
 
 static int owned_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
 {
 	struct owned *o = lock;
-	uint32_t self = know_me();
+	const struct me *me = know_me();
 	struct timespec deadline = {0, 0};
 	if (how == PSHM__LOCK_TIMED)
 		deadline = pshm__deadline_after(CLOCK_MONOTONIC, timeout_ms);
 	uint32_t keep = 0; /* once asleep, keep WAITERS: others may sleep too */
 	for (;;) {
 		uint32_t seen = atomic_load_explicit(&o->word, memory_order_relaxed);
-		if (held_by_caller(o, seen, self))
+		if (held_by_caller(o, seen, me))
 			return how == PSHM__LOCK_TRY ? EBUSY : EDEADLK;
-		int rc = take(o, seen, self, keep);
+		int rc = take(o, seen, me, keep);
 		if (rc != EAGAIN && rc != EBUSY)
 			return rc;
 		if (rc == EAGAIN)
 			continue;
 		if (how == PSHM__LOCK_TRY)
 			return EBUSY;
-		struct attempt a = {o, self};
+		struct attempt a = {o, me};
 		if (keep == 0 && pshm__spin(took_free_word, &a, PSHM__SPIN_TRY))
 			return 0; /* the holder gave it back within a moment */
 		rc = nap(o, seen, how == PSHM__LOCK_TIMED ? &deadline : NULL);
@@ -221,9 +230,8 @@ static int owned_consistent(void *lock)
 static int owned_destroy(void *lock)
 {
 	struct owned *o = lock;
-	know_me(); /* holder_gone compares namespaces with this thread's */
 	uint32_t word = atomic_load_explicit(&o->word, memory_order_acquire);
-	return word != 0 && !holder_gone(o, word) ? EBUSY : 0;
+	return word != 0 && !holder_gone(o, word, know_me()) ? EBUSY : 0;
 }
 
 const struct pshm__lock_kind pshm__lock_owned = {
