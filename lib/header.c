@@ -35,9 +35,9 @@ void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
  * The guard decides who makes it; one that dies making it (before the lock
  * is marked made) leaves it to the next, which makes it anew.
  */
-int pshm__header_lock_init(struct pshm__header *hdr)
+int pshm__header_lock_init(struct pshm__header *hdr, int wait)
 {
-	return pshm__mutex_init_once(&hdr->lock, hdr->lock_guard);
+	return pshm__mutex_init_once(&hdr->lock, hdr->lock_guard, wait);
 }
 
 static int all_zero(const unsigned char *p, size_t n)

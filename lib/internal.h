@@ -141,8 +141,9 @@ void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
 #define PSHM__HEADER_FIELDS_END offsetof(struct pshm__header, lock_guard)
 
 /* Make the header lock of the segment whose header is mapped at hdr, if
- * nobody has yet: any process may, once. */
-int pshm__header_lock_init(struct pshm__header *hdr);
+ * nobody has yet: any process may, once.  While another is making it:
+ * wait, or (wait 0) -EBUSY. */
+int pshm__header_lock_init(struct pshm__header *hdr, int wait);
 
 /*
  * pshm__header_check - what head (copied from an object of len bytes) says

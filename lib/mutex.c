@@ -158,13 +158,13 @@ PSHM_EXTERN int pshm_mutex_init(pshm_mutex_t *m)
 	return 0;
 }
 
-int pshm__mutex_init_once(pshm_mutex_t *m, void *guard)
+int pshm__mutex_init_once(pshm_mutex_t *m, void *guard, int wait)
 {
 	if (mutex_of(m) != NULL)
 		return 0;
 	/* EOWNERDEAD: who held the guard died before the magic said "made";
 	 * nobody has used the lock, which is made anew. */
-	int err = pshm__lock_owned.lock(guard, PSHM__LOCK_WAIT, 0);
+	int err = pshm__lock_owned.lock(guard, wait ? PSHM__LOCK_WAIT : PSHM__LOCK_TRY, 0);
 	if (err != 0 && err != EOWNERDEAD)
 		return -err;
 	int rc = mutex_of(m) != NULL ? 0 : pshm_mutex_init(m);

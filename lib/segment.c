@@ -221,8 +221,10 @@ PSHM_EXTERN int pshm_remove(const char *name, const pshm_attr_t *attr)
 /* The header lock                                                          */
 
 /* Apply a mutex call to shm's header lock, which a read-only mapping
- * cannot take; the lock is made by its first use (header.c). */
-static int on_header_lock(pshm_t *shm, int (*call)(pshm_mutex_t *))
+ * cannot take; the lock is made by its first use (header.c).  While another
+ * process makes it, pshm_lock waits (meanwhile 0); the others, which must
+ * not sleep, return meanwhile: what they say of a lock somebody else holds. */
+static int on_header_lock(pshm_t *shm, int (*call)(pshm_mutex_t *), int meanwhile)
 {
 	if (shm == NULL)
 		return -EINVAL;
@@ -232,26 +234,28 @@ static int on_header_lock(pshm_t *shm, int (*call)(pshm_mutex_t *))
 	int rc = call(&hdr->lock);
 	if (rc != -EINVAL)
 		return rc;
-	rc = pshm__header_lock_init(hdr); /* not made yet, or another kind's */
+	rc = pshm__header_lock_init(hdr, meanwhile == 0); /* not made yet, or another kind's */
+	if (rc == -EBUSY)
+		return meanwhile;
 	return rc < 0 ? rc : call(&hdr->lock);
 }
 
 PSHM_EXTERN int pshm_lock(pshm_t *shm)
 {
-	return on_header_lock(shm, pshm_mutex_lock);
+	return on_header_lock(shm, pshm_mutex_lock, 0);
 }
 
 PSHM_EXTERN int pshm_trylock(pshm_t *shm)
 {
-	return on_header_lock(shm, pshm_mutex_trylock);
+	return on_header_lock(shm, pshm_mutex_trylock, -EBUSY);
 }
 
 PSHM_EXTERN int pshm_unlock(pshm_t *shm)
 {
-	return on_header_lock(shm, pshm_mutex_unlock);
+	return on_header_lock(shm, pshm_mutex_unlock, -EPERM);
 }
 
 PSHM_EXTERN int pshm_consistent(pshm_t *shm)
 {
-	return on_header_lock(shm, pshm_mutex_consistent);
+	return on_header_lock(shm, pshm_mutex_consistent, -EINVAL);
 }

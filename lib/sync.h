@@ -36,8 +36,9 @@ extern const struct pshm__lock_kind pshm__lock_owned;
 
 /* pshm_mutex_init m unless it is made already, one process at a time:
  * guard (PSHM__LOCK_BYTES, 8-aligned) is a lock of pshm__lock_owned's
- * kind, which is free when all zero, and finds a holder that died. */
-int pshm__mutex_init_once(pshm_mutex_t *m, void *guard);
+ * kind, which is free when all zero, and finds a holder that died.  While
+ * another holds the guard: wait, or (wait 0) -EBUSY. */
+int pshm__mutex_init_once(pshm_mutex_t *m, void *guard, int wait);
 _Static_assert(sizeof(((struct pshm__header *)0)->lock_guard) >= PSHM__LOCK_BYTES,
                "the header's lock guard is too small");
 

@@ -159,6 +159,18 @@ static int lock_and_unlock_header(void *arg)
 	return pshm_lock(t->shm) == 0 && pshm_unlock(t->shm) == 0 ? 0 : 1;
 }
 
+/* The calls on the header lock that must not sleep, while a live process
+ * makes the lock: 0 if they say what they would of a lock held elsewhere. */
+static int try_header_while_made(void *arg)
+{
+	const struct timed_lock *t = arg;
+	alarm(t->seconds);
+	int busy = pshm_trylock(t->shm) == -EBUSY;
+	int not_held = pshm_unlock(t->shm) == -EPERM;
+	int not_died = pshm_consistent(t->shm) == -EINVAL;
+	return busy && not_held && not_died ? 0 : 1;
+}
+
 /* Say, in the guard of shm's header lock (as tests/rawobj.h pins it), that
  * process pid is making the lock. */
 static void forge_guard(pshm_t *shm, pid_t pid)
@@ -184,6 +196,8 @@ BACKEND_TEST(sync, a_process_that_died_making_the_header_lock_leaves_it_to_the_n
 	struct timed_lock t = {shm, 1};
 	cr_assert_eq(test_wait(test_fork(lock_and_unlock_header, &t)), 128 + SIGALRM,
 	             "the lock was taken while a live process was making it");
+	cr_assert_eq(test_wait(test_fork(try_header_while_made, &t)), 0,
+	             "pshm_trylock, pshm_unlock or pshm_consistent slept, or said another code");
 
 	pid_t dead = test_fork(exit_at_once, NULL);
 	cr_assert_eq(test_wait(dead), 0);
