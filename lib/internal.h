@@ -324,6 +324,9 @@ int pshm__allocate_file(int fd, off_t length);
 /* Whether a is earlier than b. */
 int pshm__timespec_before(const struct timespec *a, const struct timespec *b);
 
+/* Nanoseconds on CLOCK_MONOTONIC: for measuring spans within a process. */
+long long pshm__monotonic_ns(void);
+
 /* The time ms milliseconds from now on clock, normalized. */
 struct timespec pshm__deadline_after(clockid_t clock, long ms);
 

@@ -98,13 +98,6 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 	return rc;
 }
 
-static long long monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Back off while a creator finishes: 10 us naps at first, then 1 ms ones. */
 static void pause_briefly(unsigned attempt)
 {
@@ -129,12 +122,12 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 		return -EINVAL;
 
 	struct pshm__map map = {.fd = -1, .addr = NULL, .ident = {.id = -1}};
-	long long deadline = monotonic_ns() + PSHM__READY_TIMEOUT_NS;
+	long long deadline = pshm__monotonic_ns() + PSHM__READY_TIMEOUT_NS;
 	for (unsigned attempt = 0;; attempt++) {
 		rc = set.ops->open_named(&map, name, set.flags & (PSHM_RDONLY | PSHM_ANY_OWNER));
 		if (rc != -EAGAIN)
 			break;
-		if (monotonic_ns() > deadline)
+		if (pshm__monotonic_ns() > deadline)
 			return PSHM_ENOTREADY;
 		pause_briefly(attempt);
 	}

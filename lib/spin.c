@@ -12,7 +12,6 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sync.h"
@@ -47,26 +46,18 @@ static int several_cpus(void)
 	return answer == 2;
 }
 
-static long long elapsed_ns(const struct timespec *since)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long long)(now.tv_sec - since->tv_sec) * 1000000000LL + (now.tv_nsec - since->tv_nsec);
-}
-
 int pshm__spin(int (*attempt)(void *arg), void *arg, unsigned backoff)
 {
 	if (!several_cpus())
 		return 0;
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	long long until = pshm__monotonic_ns() + PSHM__SPIN_NS;
 	for (unsigned round = 0;; round++) {
 		unsigned pauses = 1u << (round < backoff ? round : backoff);
 		for (unsigned i = 0; i < pauses; i++)
 			cpu_relax();
 		if (attempt(arg))
 			return 1;
-		if (round % PSHM__SPIN_ROUNDS_PER_CLOCK == 0 && elapsed_ns(&start) > PSHM__SPIN_NS)
+		if (round % PSHM__SPIN_ROUNDS_PER_CLOCK == 0 && pshm__monotonic_ns() > until)
 			return 0;
 	}
 }
