@@ -220,8 +220,9 @@ PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
 	struct pshm__mutex *mx = mutex_of(m);
 	if (!fast_kind(mx))
 		return lock(m, PSHM__LOCK_WAIT, 0);
-	if (atomic_load_explicit(&mx->health, memory_order_relaxed) == UNRECOVERABLE)
-		return PSHM_ENOTRECOVERABLE;
+	int rc = lock_refusal(mx);
+	if (rc != 0)
+		return rc;
 	struct attempt a = {(pthread_mutex_t *)(void *)mx->lock, 0};
 	a.err = pthread_mutex_trylock(a.pm);
 	if (a.err == EBUSY && !pshm__spin(try_again, &a, PSHM__SPIN_TRY))
