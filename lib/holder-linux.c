@@ -2,13 +2,16 @@
  * holder-linux.c - lock holders on Linux: a thread id names the holder (a
  * thread that dies is gone even while its process lives), /proc gives its
  * start time and whether it is a zombie, and get_robust_list
- * tells whether the kernel keeps this process's robust futex list.
+ * tells whether the kernel keeps this process's robust futex list.  The
+ * CPUs a thread may run on are its affinity mask (taskset, a container's
+ * cpuset), not all those online.
  */
-#define _DEFAULT_SOURCE /* syscall */
+#define _GNU_SOURCE /* syscall, sched_getaffinity, CPU_COUNT */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +20,15 @@
 #include <unistd.h>
 
 #include "sync.h"
+
+int pshm__cpus_to_run_on(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		return CPU_COUNT(&set);
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	return online > 0 ? (int)online : 1;
+}
 
 int pshm__kernel_robust(void)
 {

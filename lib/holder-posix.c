@@ -15,6 +15,12 @@
 
 #include "sync.h"
 
+int pshm__cpus_to_run_on(void)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	return online > 0 ? (int)online : 1;
+}
+
 int pshm__kernel_robust(void)
 {
 	return 1; /* where robust mutexes are built, the kernel keeps them */

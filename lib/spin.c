@@ -3,16 +3,16 @@
  * holder on another CPU gives back within microseconds, or a signal that a
  * peer on another CPU sends at once (a ping-pong through a condition
  * variable), is had without a sleep and a wake: two system calls and two
- * trips through the scheduler, which cost more than the wait.  Never on a
- * machine with one CPU online: there the other side cannot run while we
- * spin.
+ * trips through the scheduler, which cost more than the wait.  Never in a
+ * process that may run on one CPU only (one online, or an affinity of one:
+ * taskset, a container's cpuset): there the other side cannot run while we
+ * spin, and each wait would cost the whole spin.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
-#include <unistd.h>
 
 #include "sync.h"
 
@@ -34,13 +34,14 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Whether another CPU can run the peer while this one watches; asked once. */
+/* Whether another CPU can run the peer while this one watches; asked once
+ * per process (a fork child has its parent's affinity). */
 static int several_cpus(void)
 {
 	static _Atomic int known; /* 0: not asked; 1: one CPU; 2: several */
 	int answer = atomic_load_explicit(&known, memory_order_relaxed);
 	if (answer == 0) {
-		answer = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+		answer = pshm__cpus_to_run_on() > 1 ? 2 : 1;
 		atomic_store_explicit(&known, answer, memory_order_relaxed);
 	}
 	return answer == 2;

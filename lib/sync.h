@@ -59,6 +59,10 @@ uint32_t pshm__holder_self(void);
  * the same id; 0 where it cannot be known.  Reads /proc: callers keep it. */
 uint32_t pshm__holder_token(void);
 
+/* How many CPUs the calling thread may run on (at least 1): its affinity
+ * where the system has one, else the CPUs online.  A system call. */
+int pshm__cpus_to_run_on(void);
+
 /* 1 if the holder id that started at token (0: not known) is surely gone:
  * no such process, a zombie, or another process with that id; else 0. */
 int pshm__holder_gone(uint32_t id, uint32_t token);
@@ -89,9 +93,9 @@ int pshm__wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec 
 void pshm__wake(_Atomic uint32_t *word, int all);
 
 /* spin.c: call attempt(arg) again and again, with 1, 2, 4... up to
- * 2^backoff pauses between calls, for up to about 10 us on a machine with
- * more than one CPU online (else never): 1 as soon as it returns nonzero, 0
- * when the caller had better sleep. */
+ * 2^backoff pauses between calls, for up to about 10 us in a process that
+ * may run on more than one CPU (else never): 1 as soon as it returns
+ * nonzero, 0 when the caller had better sleep. */
 int pshm__spin(int (*attempt)(void *arg), void *arg, unsigned backoff);
 
 /* An attempt that only reads: as often as the CPU lets it. */
