@@ -15,6 +15,7 @@
 #define PSHM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -80,8 +81,9 @@ enum {
 	PSHM_ENOTRECOVERABLE = -1007, /* the mutex's owner died and nobody marked it
 	                                 consistent: it can never be locked again */
 	PSHM_EOWNER = -1008,  /* the segment belongs to another user (see PSHM_ANY_OWNER) */
-	PSHM_EUNSAFE = -1009  /* the mmap backend's directory is unsafe: others may write
+	PSHM_EUNSAFE = -1009, /* the mmap backend's directory is unsafe: others may write
 	                         in it without the sticky bit, or another user owns it */
+	PSHM_ENOHEAP = -1010  /* the segment has no heap: it was not created PSHM_MANAGED */
 };
 
 /*
@@ -134,6 +136,16 @@ PSHM_EXTERN const char *pshm_strerror(int err);
                                 system has none.  Not valid for pshm_attach
                                 (-EINVAL): attaching maps whatever the
                                 segment is. */
+#define PSHM_MANAGED 0x20u /* pshm_create: make the usable area a heap, from
+                              which every process that has the segment
+                              allocates (pshm_alloc) and finds named objects
+                              (pshm_object); see "Managed segments" below.
+                              The size must be at least PSHM_HEAP_MIN; the
+                              heap is made before any other process can
+                              attach.  Not with PSHM_NORESERVE (the heap
+                              writes its block heads anywhere in the
+                              segment, so its memory must be reserved), nor
+                              for pshm_attach: -EINVAL. */
 
 /*
  * Segment attributes.  Caller-allocated (on the stack is fine); initialize
@@ -492,6 +504,141 @@ PSHM_EXTERN int pshm_trylock(pshm_t *shm);
 PSHM_EXTERN int pshm_unlock(pshm_t *shm);
 /* pshm_consistent - pshm_mutex_consistent() for the header lock. */
 PSHM_EXTERN int pshm_consistent(pshm_t *shm);
+
+/* ------------------------------------------------------------------------ */
+/* Managed segments                                                          */
+
+/*
+ * A segment created PSHM_MANAGED is a heap: any process that has it mapped
+ * allocates and frees blocks in it, and finds objects in it by name.  The
+ * heap has its own robust lock (not pshm_lock's): a process killed in the
+ * middle of any of these calls leaves the heap whole; the next call
+ * repairs it (pshm_heap_info_t.repairs counts it), undoing the dead
+ * process's allocation or finishing its free.
+ *
+ * Each process maps a segment at its own address, so what is stored in the
+ * segment refers to other parts of it by offset (pshm_off_t), not by
+ * pointer: pshm_ptr() and pshm_off() convert, and for speed a loop may
+ * keep base = pshm_addr(shm) and use base + off.  Offsets count from
+ * pshm_addr(); 0 is never a block (PSHM_OFF_NULL).
+ *
+ * Calls on a segment attached PSHM_RDONLY are -EACCES (the lock is in the
+ * segment); on one created without PSHM_MANAGED, PSHM_ENOHEAP; on a heap
+ * whose metadata was overwritten (a program wrote past a block),
+ * PSHM_ECORRUPT, never a crash.  See pshm_heap(3).
+ */
+
+/* An offset from pshm_addr(): the same width in 32- and 64-bit processes,
+ * so that it can be stored in the segment. */
+typedef uint64_t pshm_off_t;
+#define PSHM_OFF_NULL ((pshm_off_t)0)
+
+/* The smallest size pshm_create takes with PSHM_MANAGED. */
+#define PSHM_HEAP_MIN 4096
+
+/*
+ * pshm_alloc - allocate size bytes (uninitialized, 16-byte aligned) in the
+ * heap; *off receives their offset.  Errors: -EINVAL (shm or off NULL,
+ * size 0), -ENOMEM (no free block that large; the heap is unchanged).
+ */
+PSHM_EXTERN int pshm_alloc(pshm_t *shm, size_t size, pshm_off_t *off);
+
+/*
+ * pshm_alloc_aligned - pshm_alloc() whose block starts at a multiple of
+ * align bytes from pshm_addr() (which is PSHM_ALIGNMENT-aligned), a power
+ * of two from 16 to 1 MiB; -EINVAL otherwise.
+ */
+PSHM_EXTERN int pshm_alloc_aligned(pshm_t *shm, size_t size, size_t align, pshm_off_t *off);
+
+/*
+ * pshm_realloc - make the block at *off size bytes, keeping its contents
+ * up to the smaller size: in place when it can (*off unchanged), else in
+ * a new block (*off updated; the old one freed).  *off PSHM_OFF_NULL:
+ * pshm_alloc().  -ENOMEM leaves the block as it was; -EINVAL as
+ * pshm_free(), or size 0.
+ */
+PSHM_EXTERN int pshm_realloc(pshm_t *shm, pshm_off_t *off, size_t size);
+
+/*
+ * pshm_free - free the block at off, which pshm_alloc() & co. returned;
+ * PSHM_OFF_NULL does nothing.  -EINVAL if off is not a block in use (freed
+ * already, or never allocated) or is a named object's.
+ */
+PSHM_EXTERN int pshm_free(pshm_t *shm, pshm_off_t off);
+
+/* pshm_ptr - the address of offset off in this process; NULL for
+ * PSHM_OFF_NULL, an offset past the segment, or a NULL shm. */
+PSHM_EXTERN void *pshm_ptr(const pshm_t *shm, pshm_off_t off);
+
+/* pshm_off - the offset of ptr, an address inside the segment's usable
+ * bytes; PSHM_OFF_NULL for NULL, an address outside, or a NULL shm. */
+PSHM_EXTERN pshm_off_t pshm_off(const pshm_t *shm, const void *ptr);
+
+/* Names of objects: 1 to PSHM_OBJECT_NAME_MAX bytes, any but NUL. */
+#define PSHM_OBJECT_NAME_MAX 63
+
+/*
+ * pshm_object - find the object called name in the heap, or create it:
+ * size bytes, zero-filled, then given to init(obj, size, arg) if init is
+ * not NULL.  *off receives its offset.  Atomic: when processes ask at
+ * once, all get the same object, exactly one creates it, and none sees it
+ * before init returned.  init runs with the heap locked: it must not call
+ * the heap's functions (they would return -EDEADLK); if it returns
+ * nonzero, the object is not made and that value is returned.
+ * Returns 1 if this call created the object, 0 if it found it.
+ * Errors: -EINVAL (NULL shm, name or off; bad name; size 0), -EEXIST (the
+ * name holds an object of another size), -ENOMEM.
+ */
+PSHM_EXTERN int pshm_object(pshm_t *shm, const char *name, size_t size,
+                            int (*init)(void *obj, size_t size, void *arg), void *arg,
+                            pshm_off_t *off);
+
+/* pshm_object_find - the offset and size of the object called name, if
+ * there is one (off or size may be NULL): 0, or -ENOENT. */
+PSHM_EXTERN int pshm_object_find(pshm_t *shm, const char *name, pshm_off_t *off,
+                                 size_t *size);
+
+/* pshm_object_remove - remove the object called name and free its
+ * memory: 0, or -ENOENT.  Offsets to it that processes kept are then
+ * dangling, as after pshm_free(). */
+PSHM_EXTERN int pshm_object_remove(pshm_t *shm, const char *name);
+
+/*
+ * pshm_object_list - call fn(name, off, size, arg) for each object of the
+ * heap, in no set order, with the heap locked (fn must not call the
+ * heap's functions); stop early and return what fn returned when that is
+ * not 0.  -EINVAL if fn is NULL.
+ */
+PSHM_EXTERN int pshm_object_list(pshm_t *shm,
+                                 int (*fn)(const char *name, pshm_off_t off, size_t size,
+                                           void *arg),
+                                 void *arg);
+
+/* What pshm_heap_stat() says of a heap.  The reserved bytes keep its size
+ * when fields are added. */
+typedef struct pshm_heap_info {
+	size_t size;         /* bytes the heap manages (blocks and their heads) */
+	size_t in_use;       /* bytes of the blocks in use, heads included */
+	size_t free;         /* bytes of the free blocks */
+	size_t largest_free; /* the largest size one pshm_alloc() can get now */
+	size_t blocks;       /* blocks in use, named objects included */
+	size_t objects;      /* named objects */
+	unsigned long long repairs; /* times a call found the heap's lock left by a
+	                               process that died in a heap call, and
+	                               repaired the heap */
+	unsigned char pshm_private_reserved[64];
+} pshm_heap_info_t;
+
+/* pshm_heap_stat - describe the heap.  -EINVAL if info is NULL. */
+PSHM_EXTERN int pshm_heap_stat(pshm_t *shm, pshm_heap_info_t *info);
+
+/*
+ * pshm_heap_check - walk the whole heap and check every block, free list,
+ * counter and object name against the others: 0 if they agree, else
+ * PSHM_ECORRUPT (and every later heap call on the segment says so too).
+ * Takes time in proportion to the number of blocks.
+ */
+PSHM_EXTERN int pshm_heap_check(pshm_t *shm);
 
 #ifdef __cplusplus
 }

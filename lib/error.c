@@ -41,11 +41,12 @@
 	XX(PSHM_EVERSION, "libpshm segment of an unsupported format version")             \
 	XX(PSHM_ENOTREADY, "Segment not ready: its creator has not finished creating it") \
 	XX(PSHM_ECOLLISION, "The segment found under that name belongs to another name")  \
-	XX(PSHM_ECORRUPT, "Segment header does not match the segment's size")             \
+	XX(PSHM_ECORRUPT, "Segment header does not match the segment's size, or its heap is corrupt") \
 	XX(PSHM_EOWNERDEAD, "The mutex's owner died holding it: repair, then mark it consistent") \
 	XX(PSHM_ENOTRECOVERABLE, "The mutex is unusable: its owner died and it was not made consistent") \
 	XX(PSHM_EOWNER, "The segment belongs to another user")                          \
-	XX(PSHM_EUNSAFE, "The segment directory is writable by others without the sticky bit, or owned by another user")
+	XX(PSHM_EUNSAFE, "The segment directory is writable by others without the sticky bit, or owned by another user") \
+	XX(PSHM_ENOHEAP, "The segment has no heap: it was not created PSHM_MANAGED")
 
 PSHM_EXTERN const char *pshm_strerror(int err)
 {

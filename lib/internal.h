@@ -41,7 +41,8 @@ int pshm__usable_backend(pshm_backend_t b, const struct pshm__backend_ops **out)
 
 #define PSHM__ATTR_MAGIC 0x70736861u /* "pshA": pshm_attr_init ran */
 #define PSHM__KNOWN_FLAGS \
-	(PSHM_RDONLY | PSHM_NORESERVE | PSHM_ANY_OWNER | PSHM_PREFAULT | PSHM_HUGEPAGES)
+	(PSHM_RDONLY | PSHM_NORESERVE | PSHM_ANY_OWNER | PSHM_PREFAULT | PSHM_HUGEPAGES | \
+	 PSHM_MANAGED)
 
 /* What a call's attributes say, checked again in case the caller wrote the
  * private fields. */
@@ -62,6 +63,9 @@ int pshm__read_name_and_attr(const char *name, const pshm_attr_t *attr,
 
 /* Whether name follows the rule of pshm.h's PSHM_NAME_MAX. */
 int pshm__name_is_valid(const char *name);
+
+/* Whether shm was attached for writing (segment.c). */
+int pshm__writable(const pshm_t *shm);
 
 /* Bytes to map for size usable ones, in whole pages of page bytes; 0 if
  * that is too many. */

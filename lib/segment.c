@@ -12,12 +12,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "heap.h"
 #include "internal.h"
 
 /* How long pshm_attach waits for a creator to finish its segment. */
 #define PSHM__READY_TIMEOUT_NS (1000L * 1000L * 1000L)
 
-#define PSHM__CREATE_FLAGS (PSHM_NORESERVE | PSHM_PREFAULT | PSHM_HUGEPAGES)
+#define PSHM__CREATE_FLAGS (PSHM_NORESERVE | PSHM_PREFAULT | PSHM_HUGEPAGES | PSHM_MANAGED)
 #define PSHM__ATTACH_FLAGS (PSHM_RDONLY | PSHM_ANY_OWNER | PSHM_PREFAULT)
 
 struct pshm {
@@ -59,7 +60,8 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 		return -EINVAL;
 	if (rc < 0)
 		return rc;
-	if (set.flags & ~PSHM__CREATE_FLAGS)
+	if ((set.flags & ~PSHM__CREATE_FLAGS) ||
+	    ((set.flags & PSHM_MANAGED) && (size < PSHM_HEAP_MIN || (set.flags & PSHM_NORESERVE))))
 		return -EINVAL;
 	unsigned how = (set.flags & PSHM_NORESERVE) ? 0 : PSHM__MAKE_RESERVE;
 	size_t page = pshm__page_size();
@@ -80,6 +82,9 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 		return rc;
 	if (set.flags & PSHM_PREFAULT)
 		rc = prefault_hint(map.addr, map.len, 1);
+	/* Before the segment is published: nobody sees it without its heap. */
+	if (rc == 0 && (set.flags & PSHM_MANAGED))
+		rc = pshm__heap_format((char *)map.addr + PSHM__HEADER_SIZE, size);
 	/* An anonymous segment's header stays zero: nobody looks it up by
 	 * name, and its lock is made at its first use. */
 	if (rc == 0 && name != NULL) {
@@ -161,6 +166,11 @@ PSHM_EXTERN const char *pshm_name(const pshm_t *shm)
 PSHM_EXTERN pshm_backend_t pshm_backend(const pshm_t *shm)
 {
 	return shm == NULL ? PSHM_BACKEND_DEFAULT : shm->ops->id;
+}
+
+int pshm__writable(const pshm_t *shm)
+{
+	return !shm->rdonly;
 }
 
 PSHM_EXTERN int pshm_prefault(pshm_t *shm, size_t offset, size_t len)

@@ -11,6 +11,10 @@
  *   pshm-helper BACKEND NAME locked-add N  add 1, N times, to the plain
  *                                          uint64_t at offset 0, each time
  *                                          under the header lock
+ *   pshm-helper BACKEND NAME heap-push N   find or create the shared_list
+ *                                          of a managed segment and push N
+ *                                          nodes onto it; print "pushed=N
+ *                                          created=0|1"
  *   pshm-helper BACKEND NAME write-ro      attach read-only, print "attached",
  *                                          then write (the write must fault)
  *   pshm-helper BACKEND NAME remove        print "remove=RC" of pshm_remove
@@ -237,6 +241,37 @@ static int do_clean_racing(pshm_backend_t b, const char *name)
 	return 0;
 }
 
+static int do_heap_push(pshm_t *shm, const char *count)
+{
+	long n = strtol(count, NULL, 10);
+	pshm_off_t at;
+	int created = pshm_object(shm, SHARED_LIST_NAME, sizeof(struct shared_list),
+	                          shared_list_init, NULL, &at);
+	if (created < 0) {
+		printf("object=%d\n", created);
+		return 1;
+	}
+	struct shared_list *list = pshm_ptr(shm, at);
+	for (long i = 0; i < n; i++) {
+		pshm_off_t node;
+		int rc = pshm_alloc(shm, sizeof(struct shared_node), &node);
+		if (rc == 0)
+			rc = pshm_mutex_lock(&list->lock);
+		if (rc < 0) {
+			printf("alloc/lock=%d\n", rc);
+			return 1;
+		}
+		struct shared_node *p = pshm_ptr(shm, node);
+		p->value = (uint64_t)getpid() << 32 | (uint64_t)i;
+		p->next = list->head;
+		list->head = node;
+		list->count++;
+		pshm_mutex_unlock(&list->lock);
+	}
+	printf("pushed=%ld created=%d\n", n, created);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	pshm_backend_t b;
@@ -273,6 +308,8 @@ int main(int argc, char **argv)
 		status = do_increment(shm, argv[4]);
 	} else if (strcmp(cmd, "locked-add") == 0 && argc == 5) {
 		status = do_locked_add(shm, argv[4]);
+	} else if (strcmp(cmd, "heap-push") == 0 && argc == 5) {
+		status = do_heap_push(shm, argv[4]);
 	} else if (rdonly) {
 		status = do_write_ro(shm);
 	}

@@ -136,3 +136,11 @@ size_t test_page_size(void)
 {
 	return (size_t)sysconf(_SC_PAGESIZE);
 }
+
+int shared_list_init(void *obj, size_t size, void *arg)
+{
+	(void)arg;
+	if (size != sizeof(struct shared_list))
+		return -EINVAL;
+	return pshm_mutex_init(&((struct shared_list *)obj)->lock);
+}

@@ -59,4 +59,33 @@ size_t test_page_size(void);
 /* The mmap backend's directory in effect for this process. */
 const char *test_mmap_dir(void);
 
+/*
+ * The heap of a PSHM_MANAGED segment, at pshm_addr(), as lib/heap.h lays it
+ * out (heap format 1).  Pinned here for the same reason as the header.
+ */
+#define HEAP_MAGIC 0           /* uint64: "PSHMHEAP" */
+#define HEAP_VERSION 8         /* uint32: 1 */
+#define HEAP_FIRST 16          /* uint64: the first block's offset */
+#define HEAP_END 24            /* uint64: where the closing head's block is */
+#define HEAP_INFLIGHT 96       /* uint64: the block a heap call is changing */
+#define HEAP_FIRST_BLOCK 3424  /* the offset of the first block */
+#define HEAP_BLOCK_HEAD (-8)   /* a block's head: uint64 size | flags, before it */
+
+/* The list that pshm-helper's heap-push and test-heap build in a managed
+ * segment from offsets only: an object called "list", and nodes from
+ * pshm_alloc. */
+#define SHARED_LIST_NAME "list"
+struct shared_list {
+	pshm_mutex_t lock;
+	pshm_off_t head; /* the last node pushed */
+	uint64_t count;
+};
+struct shared_node {
+	pshm_off_t next;
+	uint64_t value; /* the pusher's pid << 32 | its count */
+};
+
+/* pshm_object's init for a shared_list: the lock. */
+int shared_list_init(void *obj, size_t size, void *arg);
+
 #endif /* PSHM_RAWOBJ_H */
