@@ -67,7 +67,9 @@ const char *test_mmap_dir(void);
 #define HEAP_VERSION 8         /* uint32: 1 */
 #define HEAP_FIRST 16          /* uint64: the first block's offset */
 #define HEAP_END 24            /* uint64: where the closing head's block is */
-#define HEAP_INFLIGHT 96       /* uint64: the block a heap call is changing */
+#define HEAP_LOCK 32           /* pshm_mutex_t: the heap's lock */
+#define HEAP_INFLIGHT 96       /* uint64: the block a heap call is changing, | 1
+                                  allocating it, | 2 freeing it */
 #define HEAP_FIRST_BLOCK 3424  /* the offset of the first block */
 #define HEAP_BLOCK_HEAD (-8)   /* a block's head: uint64 size | flags, before it */
 

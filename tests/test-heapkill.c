@@ -1,0 +1,280 @@
+/*
+ * test-heapkill.c - a heap survives the death of the processes using it.
+ * A child allocates, frees, resizes, creates and removes named objects
+ * without pause, and is killed (SIGKILL) at a random moment, a thousand
+ * times on each backend; after each death the parent walks and checks the
+ * whole heap, and every block the child had recorded as its own must hold
+ * what it wrote there.  A process killed inside a heap call holds the
+ * heap's lock: the next call must repair the heap, never wedge on it.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define KILLS 1000
+#define KILLS_UNDER_VALGRIND 60
+#define SLOTS 128
+#define OBJECT_NAMES 8
+
+/* What the child keeps in the heap, as the named object "table": the
+ * blocks it owns now.  A slot is cleared before its block is freed and set
+ * after the block is filled, so a death loses at most the one in flight. */
+struct table {
+	_Atomic uint64_t off[SLOTS];
+	uint64_t size[SLOTS];
+};
+
+static unsigned char pattern(uint64_t off, size_t i)
+{
+	return (unsigned char)(off * 7u + i * 13u);
+}
+
+static void fill(pshm_t *shm, pshm_off_t off, size_t size)
+{
+	unsigned char *p = pshm_ptr(shm, off);
+	for (size_t i = 0; i < size; i++)
+		p[i] = pattern(off, i);
+}
+
+static int intact(pshm_t *shm, pshm_off_t off, size_t size)
+{
+	const unsigned char *p = pshm_ptr(shm, off);
+	for (size_t i = 0; i < size; i++)
+		if (p[i] != pattern(off, i))
+			return 0;
+	return 1;
+}
+
+/* A named object's bytes come from its init: a pattern of its size. */
+static int init_object(void *obj, size_t size, void *arg)
+{
+	(void)arg;
+	unsigned char *p = obj;
+	for (size_t i = 0; i < size; i++)
+		p[i] = (unsigned char)(size + i);
+	return 0;
+}
+
+/* One step on slot s: free what it holds, or allocate into it. */
+static int churn_slot(pshm_t *shm, struct table *t, unsigned s, unsigned r)
+{
+	pshm_off_t off = atomic_load(&t->off[s]);
+	if (off != PSHM_OFF_NULL) {
+		if (!intact(shm, off, t->size[s]))
+			return 3;
+		atomic_store(&t->off[s], PSHM_OFF_NULL);
+		if (r % 3 != 0)
+			return pshm_free(shm, off) == 0 ? 0 : 4;
+		size_t size = 16 + r % 300; /* or resize it, and keep it */
+		if (pshm_realloc(shm, &off, size) != 0)
+			return 0; /* full: the block is still ours, lost to the table */
+		fill(shm, off, size);
+		t->size[s] = size;
+		atomic_store(&t->off[s], off);
+		return 0;
+	}
+	size_t size = 16 + r % 500;
+	if (pshm_alloc(shm, size, &off) != 0)
+		return 0; /* full */
+	fill(shm, off, size);
+	t->size[s] = size;
+	atomic_store(&t->off[s], off);
+	return 0;
+}
+
+static int churn_objects(pshm_t *shm, unsigned r)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "obj-%u", r % OBJECT_NAMES);
+	if (r & 1) {
+		int rc = pshm_object_remove(shm, name);
+		return rc == 0 || rc == -ENOENT ? 0 : 5;
+	}
+	pshm_off_t off;
+	int rc = pshm_object(shm, name, 16 + r % 200, init_object, NULL, &off);
+	return rc >= 0 || rc == -EEXIST || rc == -ENOMEM ? 0 : 6;
+}
+
+struct victim {
+	pshm_t *shm;
+	struct table *table;
+	unsigned seed;
+};
+
+/* The child: churn until killed; a nonzero exit is a fault it found. */
+static int churn(void *arg)
+{
+	const struct victim *v = arg;
+	unsigned seed = v->seed;
+	for (;;) {
+		unsigned r = (unsigned)rand_r(&seed);
+		int rc = r % 8 == 0 ? churn_objects(v->shm, r >> 3)
+		                    : churn_slot(v->shm, v->table, (r >> 3) % SLOTS, r >> 10);
+		if (rc != 0)
+			return rc;
+	}
+}
+
+/* Whether every named object but the table holds what its init wrote. */
+static int object_intact(const char *name, pshm_off_t off, size_t size, void *arg)
+{
+	if (strcmp(name, "table") == 0)
+		return 0;
+	const unsigned char *p = pshm_ptr(arg, off);
+	for (size_t i = 0; i < size; i++)
+		if (p[i] != (unsigned char)(size + i))
+			return 1;
+	return 0;
+}
+
+/* After a death: the heap whole (the check takes the lock, so it repairs
+ * first), the table's blocks and the objects as their writers left them.
+ * Returns how many blocks the table holds. */
+static size_t check_after_death(pshm_t *shm, const struct table *t, int kill)
+{
+	int rc = pshm_heap_check(shm);
+	cr_assert_eq(rc, 0, "after death %d: %s", kill, pshm_strerror(rc));
+	size_t held = 0;
+	for (unsigned s = 0; s < SLOTS; s++) {
+		pshm_off_t off = atomic_load(&t->off[s]);
+		if (off == PSHM_OFF_NULL)
+			continue;
+		held++;
+		cr_assert(intact(shm, off, t->size[s]), "after death %d: slot %u overwritten", kill, s);
+	}
+	cr_assert_eq(pshm_object_list(shm, object_intact, shm), 0,
+	             "after death %d: a named object is not what its init made", kill);
+	return held;
+}
+
+/* Kill a churning child at a random moment, 0 to 300 us after it starts. */
+static void kill_one(struct victim *v, unsigned *seed, int kill_no)
+{
+	v->seed = (unsigned)rand_r(seed);
+	pid_t pid = test_fork(churn, v);
+	struct timespec nap = {0, (long)(rand_r(seed) % 300) * 1000};
+	nanosleep(&nap, NULL);
+	kill(pid, SIGKILL);
+	int status = test_wait(pid);
+	cr_assert_eq(status, 128 + SIGKILL, "death %d: the child stopped by itself (%d)", kill_no,
+	             status);
+}
+
+BACKEND_TEST(heapkill, a_thousand_deaths_at_random_moments_leave_the_heap_whole)
+{
+	pshm_attr_t attr;
+	test_attr(&attr, backend, PSHM_MANAGED);
+	struct victim v;
+	cr_assert_eq(pshm_create(&v.shm, NULL, 256 * 1024, &attr), 0);
+	pshm_off_t at;
+	cr_assert_eq(pshm_object(v.shm, "table", sizeof(struct table), NULL, NULL, &at), 1);
+	v.table = pshm_ptr(v.shm, at);
+	int kills = test_under_valgrind() ? KILLS_UNDER_VALGRIND : KILLS;
+	unsigned seed = (unsigned)getpid();
+	size_t held = 0;
+	for (int k = 0; k < kills; k++) {
+		kill_one(&v, &seed, k);
+		held = check_after_death(v.shm, v.table, k);
+	}
+	pshm_heap_info_t info;
+	cr_assert_eq(pshm_heap_stat(v.shm, &info), 0);
+	cr_log_info("%d deaths, %llu repairs, %zu blocks held, %zu in use, %zu objects", kills,
+	            info.repairs, held, info.blocks, info.objects);
+	cr_expect_gt(info.repairs, 0, "no death came inside a heap call");
+	/* Each death loses at most the block its caller had not recorded yet. */
+	size_t recorded = held + info.objects;
+	cr_expect_leq(info.blocks, recorded + (size_t)kills, "%zu blocks, %zu recorded",
+	              info.blocks, recorded);
+	pshm_destroy(v.shm);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Deaths at the moments that matter, made to happen exactly there.         */
+
+struct forged_death {
+	pshm_t *shm;
+	pshm_off_t block;
+	uint64_t doing; /* what inflight says: 1 allocating, 2 freeing */
+};
+
+/* Die holding the heap's lock, in the middle of allocating or freeing
+ * block as far as the heap's inflight word can tell. */
+static int die_holding_the_lock(void *arg)
+{
+	const struct forged_death *d = arg;
+	char *heap = pshm_addr(d->shm);
+	if (pshm_mutex_lock((pshm_mutex_t *)(void *)(heap + HEAP_LOCK)) != 0)
+		return 1;
+	atomic_store((_Atomic uint64_t *)(void *)(heap + HEAP_INFLIGHT), d->block | d->doing);
+	_exit(0);
+}
+
+static pshm_t *managed_anon(pshm_backend_t b)
+{
+	pshm_attr_t attr;
+	test_attr(&attr, b, PSHM_MANAGED);
+	pshm_t *shm;
+	cr_assert_eq(pshm_create(&shm, NULL, 64 * 1024, &attr), 0);
+	return shm;
+}
+
+BACKEND_TEST(heapkill, a_death_inside_an_allocation_or_a_free_loses_no_block)
+{
+	for (uint64_t doing = 1; doing <= 2; doing++) {
+		struct forged_death d = {.shm = managed_anon(backend), .doing = doing};
+		pshm_off_t kept;
+		cr_assert_eq(pshm_alloc(d.shm, 100, &kept), 0);
+		cr_assert_eq(pshm_alloc(d.shm, 100, &d.block), 0);
+		cr_assert_eq(test_wait(test_fork(die_holding_the_lock, &d)), 0);
+		pshm_heap_info_t info;
+		cr_assert_eq(pshm_heap_stat(d.shm, &info), 0, "the lock is not wedged");
+		cr_expect_eq(info.repairs, 1);
+		cr_expect_eq(info.blocks, 1, "%s: the block in flight is free again, the other kept",
+		             doing == 1 ? "allocating" : "freeing");
+		cr_assert_eq(pshm_heap_check(d.shm), 0);
+		cr_expect_eq(pshm_free(d.shm, d.block), -EINVAL, "it is free");
+		cr_expect_eq(pshm_free(d.shm, kept), 0);
+		pshm_destroy(d.shm);
+	}
+}
+
+static int die_in_init(void *obj, size_t size, void *arg)
+{
+	(void)obj, (void)size, (void)arg;
+	_exit(0);
+}
+
+static int create_and_die(void *arg)
+{
+	pshm_off_t off;
+	pshm_object(arg, "never", 1000, die_in_init, NULL, &off);
+	return 1;
+}
+
+BACKEND_TEST(heapkill, a_death_while_an_object_is_made_leaves_no_object_and_no_block)
+{
+	pshm_t *shm = managed_anon(backend);
+	pshm_off_t off;
+	cr_assert_eq(pshm_object(shm, "before", 10, NULL, NULL, &off), 1);
+	cr_assert_eq(test_wait(test_fork(create_and_die, shm)), 0);
+	cr_expect_eq(pshm_object_find(shm, "never", NULL, NULL), -ENOENT);
+	pshm_heap_info_t info;
+	cr_assert_eq(pshm_heap_stat(shm, &info), 0);
+	cr_expect_eq(info.repairs, 1);
+	cr_expect_eq(info.blocks, 1, "only the object made before");
+	cr_expect_eq(info.objects, 1);
+	cr_assert_eq(pshm_heap_check(shm), 0);
+	cr_expect_eq(pshm_object(shm, "never", 1000, NULL, NULL, &off), 1, "it can be made now");
+	pshm_destroy(shm);
+}
