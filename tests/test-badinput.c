@@ -389,6 +389,80 @@ static int cond_wait_null_mutex(const struct ctx *c)
 	return pshm_cond_timedwait(&cv, NULL, 1);
 }
 
+/* A managed segment's heap call, on an anonymous heap of c's backend. */
+static int on_heap(const struct ctx *c, size_t size, int (*call)(pshm_t *shm))
+{
+	pshm_attr_t attr = with_flags(c, PSHM_MANAGED);
+	pshm_t *shm;
+	int rc = pshm_create(&shm, NULL, size, &attr);
+	if (rc == 0) {
+		rc = call(shm);
+		pshm_destroy(shm);
+	}
+	return rc;
+}
+
+static int create_managed(const struct ctx *c, size_t size, unsigned more)
+{
+	pshm_attr_t attr = with_flags(c, PSHM_MANAGED | more);
+	pshm_t *shm;
+	int rc = pshm_create(&shm, NULL, size, &attr);
+	if (rc == 0)
+		pshm_destroy(shm);
+	return rc;
+}
+
+static int create_managed_too_small(const struct ctx *c) { return create_managed(c, PSHM_HEAP_MIN - 1, 0); }
+static int create_managed_noreserve(const struct ctx *c) { return create_managed(c, 65536, PSHM_NORESERVE); }
+static int attach_flag_managed(const struct ctx *c)
+{
+	pshm_attr_t attr = with_flags(c, PSHM_MANAGED);
+	pshm_t *shm;
+	return pshm_attach(&shm, c->name, &attr);
+}
+
+static int alloc_0(pshm_t *shm) { pshm_off_t off; return pshm_alloc(shm, 0, &off); }
+static int alloc_size_max(pshm_t *shm) { pshm_off_t off; return pshm_alloc(shm, SIZE_MAX, &off); }
+static int alloc_null_off(pshm_t *shm) { return pshm_alloc(shm, 16, NULL); }
+static int alloc_align_48(pshm_t *shm) { pshm_off_t off; return pshm_alloc_aligned(shm, 16, 48, &off); }
+static int alloc_align_max(pshm_t *shm) { pshm_off_t off; return pshm_alloc_aligned(shm, 16, SIZE_MAX / 2 + 1, &off); }
+static int free_never_allocated(pshm_t *shm) { return pshm_free(shm, 4096); }
+static int free_past_the_end(pshm_t *shm) { return pshm_free(shm, UINT64_MAX - 15); }
+static int realloc_null_off(pshm_t *shm) { return pshm_realloc(shm, NULL, 16); }
+static int object_name_64(pshm_t *shm)
+{
+	char name[65];
+	memset(name, 'o', 64);
+	name[64] = '\0';
+	pshm_off_t off;
+	return pshm_object(shm, name, 16, NULL, NULL, &off);
+}
+static int object_list_null_fn(pshm_t *shm) { return pshm_object_list(shm, NULL, NULL); }
+static int heap_stat_null_info(pshm_t *shm) { return pshm_heap_stat(shm, NULL); }
+
+static int heap_alloc_0(const struct ctx *c) { return on_heap(c, 65536, alloc_0); }
+static int heap_alloc_size_max(const struct ctx *c) { return on_heap(c, 65536, alloc_size_max); }
+static int heap_alloc_null_off(const struct ctx *c) { return on_heap(c, 65536, alloc_null_off); }
+static int heap_alloc_align_48(const struct ctx *c) { return on_heap(c, 65536, alloc_align_48); }
+static int heap_alloc_align_max(const struct ctx *c) { return on_heap(c, 65536, alloc_align_max); }
+static int heap_free_never_allocated(const struct ctx *c) { return on_heap(c, 65536, free_never_allocated); }
+static int heap_free_past_the_end(const struct ctx *c) { return on_heap(c, 65536, free_past_the_end); }
+static int heap_realloc_null_off(const struct ctx *c) { return on_heap(c, 65536, realloc_null_off); }
+static int heap_object_name_64(const struct ctx *c) { return on_heap(c, 65536, object_name_64); }
+static int heap_object_list_null_fn(const struct ctx *c) { return on_heap(c, 65536, object_list_null_fn); }
+static int heap_stat_null(const struct ctx *c) { return on_heap(c, 65536, heap_stat_null_info); }
+static int heap_check_null_handle(const struct ctx *c) { (void)c; return pshm_heap_check(NULL); }
+
+static int heap_alloc_unmanaged(const struct ctx *c)
+{
+	pshm_t *shm;
+	cr_assert_eq(pshm_create(&shm, NULL, 65536, &c->attr), 0);
+	pshm_off_t off;
+	int rc = pshm_alloc(shm, 16, &off);
+	pshm_destroy(shm);
+	return rc;
+}
+
 static const struct bad_case {
 	const char *what;
 	int (*call)(const struct ctx *c);
@@ -452,6 +526,22 @@ static const struct bad_case {
     CASE(lock_read_only, -EACCES),
     CASE(mutex_never_initialized, -EINVAL),
     CASE(cond_wait_null_mutex, -EINVAL),
+    CASE(create_managed_too_small, -EINVAL),
+    CASE(create_managed_noreserve, -EINVAL),
+    CASE(attach_flag_managed, -EINVAL),
+    CASE(heap_alloc_0, -EINVAL),
+    CASE(heap_alloc_size_max, -ENOMEM),
+    CASE(heap_alloc_null_off, -EINVAL),
+    CASE(heap_alloc_align_48, -EINVAL),
+    CASE(heap_alloc_align_max, -EINVAL),
+    CASE(heap_free_never_allocated, -EINVAL),
+    CASE(heap_free_past_the_end, -EINVAL),
+    CASE(heap_realloc_null_off, -EINVAL),
+    CASE(heap_object_name_64, -EINVAL),
+    CASE(heap_object_list_null_fn, -EINVAL),
+    CASE(heap_stat_null, -EINVAL),
+    CASE(heap_check_null_handle, -EINVAL),
+    CASE(heap_alloc_unmanaged, PSHM_ENOHEAP),
 #undef CASE
 };
 

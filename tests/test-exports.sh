@@ -32,7 +32,7 @@ check() { # check WHAT FILE1 FILE2
 check "exported symbols differ from lib/libpshm.map" "$tmp/map" "$tmp/exported"
 check "include/pshm.h declares other symbols than lib/libpshm.map" "$tmp/map" "$tmp/header"
 
-# The contract (../shared/API.md) names these; every one must stay exported.
+# The first draft of the contract named these; every one must stay exported.
 # What the library exports beyond them are documented additions: each must
 # have its manual page, sourced by a link page for `man NAME`.
 contract="pshm_backend_name pshm_backend_supported pshm_default_backend pshm_strerror

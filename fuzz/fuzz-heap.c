@@ -1,0 +1,98 @@
+/*
+ * fuzz-heap.c - libFuzzer harness for a heap (PSHM_MANAGED) whose bytes
+ * another process overwrote with anything: a made heap, some blocks
+ * allocated and freed, then the input's bytes written over it; then what
+ * every heap call does to it (open, allocate, free, resize, the repair
+ * after a holder's death, the check and the statistics).  None may read or
+ * write outside the heap, crash or loop: a heap it cannot trust is
+ * PSHM_ECORRUPT (or PSHM_ENOHEAP, PSHM_EVERSION when the header is not a
+ * heap's).  Whatever the check accepts must be a heap that allocations
+ * and frees keep whole.
+ *
+ *   make fuzz                      every harness, FUZZ_SECONDS (30) each
+ *   fuzz/fuzz-heap fuzz/corpus-heap -max_total_time=3600   for longer
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define HEAP_BYTES 8192u
+
+/* A heap with blocks in use, free blocks between them and an object. */
+static void make_heap(unsigned char *base, uint64_t offs[8])
+{
+	struct pshm__heap_view v;
+	if (pshm__heap_format(base, HEAP_BYTES) != 0 || pshm__heap_open(base, HEAP_BYTES, &v) != 0)
+		abort();
+	for (unsigned i = 0; i < 8; i++)
+		if (pshm__heap_take(&v, pshm__block_for(16u + 48u * i), 16, &offs[i]) != 0)
+			abort();
+	for (unsigned i = 0; i < 8; i += 3)
+		if (pshm__heap_give(&v, offs[i], 0) != 0)
+			abort();
+	atomic_store(&v.h->inflight, 0);
+	if (pshm__heap_verify(&v) != 0)
+		abort();
+}
+
+/* The input: pairs of (where, byte) written over the heap, the header's
+ * bytes most often; the first byte picks the calls after. */
+static void overwrite(unsigned char *base, const uint8_t *data, size_t size)
+{
+	for (size_t i = 1; i + 2 < size; i += 3) {
+		size_t at = ((size_t)data[i] | (size_t)data[i + 1] << 8) % HEAP_BYTES;
+		base[at] = data[i + 2];
+	}
+}
+
+/* Allocations and frees on a heap the check accepted keep it whole. */
+static void use_sound_heap(const struct pshm__heap_view *v, const uint64_t offs[8], uint8_t how)
+{
+	uint64_t off;
+	int rc = pshm__heap_take(v, pshm__block_for(16u + how), (uint64_t)16 << (how % 4), &off);
+	if (rc == 0)
+		rc = pshm__heap_give(v, off, 0);
+	if (rc != 0 && rc != -ENOMEM)
+		abort();
+	rc = pshm__heap_resize(v, offs[1], pshm__block_for(how * 8u));
+	if (rc != 0 && rc != -ENOMEM && rc != -EINVAL)
+		abort();
+	atomic_store(&v->h->inflight, 0);
+	if (pshm__heap_verify(v) != 0)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	unsigned char *base = aligned_alloc(64, HEAP_BYTES);
+	if (base == NULL)
+		return 0;
+	uint64_t offs[8];
+	make_heap(base, offs);
+	overwrite(base, data, size);
+	struct pshm__heap_view v;
+	int rc = pshm__heap_open(base, HEAP_BYTES, &v);
+	if (rc == 0 && (data[0] & 1))
+		rc = pshm__heap_repair(&v); /* as after a holder's death */
+	if (rc == 0) {
+		pshm_heap_info_t info;
+		pshm__heap_describe(&v, &info);
+		if (pshm__heap_verify(&v) == 0)
+			use_sound_heap(&v, offs, data[0]);
+		else
+			(void)pshm__heap_give(&v, offs[data[0] % 8], 0); /* must not crash */
+	} else if (rc != PSHM_ENOHEAP && rc != PSHM_EVERSION && rc != PSHM_ECORRUPT) {
+		abort();
+	}
+	free(base);
+	return 0;
+}
