@@ -52,8 +52,20 @@ static void overwrite(unsigned char *base, const uint8_t *data, size_t size)
 	}
 }
 
-/* Allocations and frees on a heap the check accepted keep it whole. */
-static void use_sound_heap(const struct pshm__heap_view *v, const uint64_t offs[8], uint8_t how)
+/* The first block in use (not an object's) that the walk finds. */
+static int first_in_use(const struct pshm__heap_view *v, uint64_t off, uint64_t head,
+                        uint64_t size, void *arg)
+{
+	(void)v, (void)size;
+	if ((head & (PSHM__BLOCK_USED | PSHM__BLOCK_OBJECT)) != PSHM__BLOCK_USED)
+		return 0;
+	*(uint64_t *)arg = off;
+	return 1;
+}
+
+/* Allocations, frees and resizes of its blocks keep a heap the check
+ * accepted whole. */
+static void use_sound_heap(const struct pshm__heap_view *v, uint8_t how)
 {
 	uint64_t off;
 	int rc = pshm__heap_take(v, pshm__block_for(16u + how), (uint64_t)16 << (how % 4), &off);
@@ -61,8 +73,10 @@ static void use_sound_heap(const struct pshm__heap_view *v, const uint64_t offs[
 		rc = pshm__heap_give(v, off, 0);
 	if (rc != 0 && rc != -ENOMEM)
 		abort();
-	rc = pshm__heap_resize(v, offs[1], pshm__block_for(how * 8u));
-	if (rc != 0 && rc != -ENOMEM && rc != -EINVAL)
+	uint64_t block = 0;
+	(void)pshm__heap_walk(v, first_in_use, &block);
+	rc = block == 0 ? 0 : pshm__heap_resize(v, block, pshm__block_for(how * 8u));
+	if (rc != 0 && rc != -ENOMEM)
 		abort();
 	atomic_store(&v->h->inflight, 0);
 	if (pshm__heap_verify(v) != 0)
@@ -87,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pshm_heap_info_t info;
 		pshm__heap_describe(&v, &info);
 		if (pshm__heap_verify(&v) == 0)
-			use_sound_heap(&v, offs, data[0]);
+			use_sound_heap(&v, data[0]);
 		else
 			(void)pshm__heap_give(&v, offs[data[0] % 8], 0); /* must not crash */
 	} else if (rc != PSHM_ENOHEAP && rc != PSHM_EVERSION && rc != PSHM_ECORRUPT) {

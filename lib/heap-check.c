@@ -64,7 +64,7 @@ static int check_list(const struct pshm__heap_view *v, unsigned fl, unsigned sl,
 		prev = at;
 	}
 	int listed = v->h->bins[fl][sl] != 0;
-	int marked = (v->h->sl_bitmap[fl] >> sl) & 1u;
+	int marked = ((v->h->sl_bitmap[fl] >> sl) & 1u) != 0;
 	return listed == marked ? 0 : PSHM_ECORRUPT;
 }
 

@@ -115,6 +115,10 @@ static int rebuild_block(const struct pshm__heap_view *v, uint64_t off, uint64_t
 {
 	struct rebuild *r = arg;
 	if (becomes_free(v, off, head, size, r)) {
+		/* No head inside a free block may say "in use": pshm_free would
+		 * take a stale offset to it for a block. */
+		if (head & PSHM__BLOCK_USED)
+			pshm__set_head(v, off, size);
 		if (r->run == 0)
 			r->run_size = 0, r->run = off;
 		r->run_size += size;

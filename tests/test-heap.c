@@ -182,7 +182,7 @@ static size_t fill_heap(pshm_t *shm, size_t size, pshm_off_t *offs, size_t max)
 
 BACKEND_TEST(heap, a_full_heap_says_enomem_and_freeing_everything_gives_it_all_back)
 {
-	pshm_t *shm = managed(backend, NULL, 64 * 1024);
+	pshm_t *shm = managed(backend, NULL, (size_t)64 * 1024);
 	pshm_heap_info_t empty = stat_ok(shm);
 	cr_assert_eq(empty.in_use, 0);
 	cr_assert_eq(empty.free, empty.size);
@@ -226,7 +226,7 @@ BACKEND_TEST(heap, realloc_keeps_the_bytes_in_place_or_moved)
 	cr_assert_eq(pshm_realloc(shm, &none, 64), 0, "from nothing: an allocation");
 	cr_assert_neq(none, PSHM_OFF_NULL);
 	pshm_off_t kept = off;
-	cr_expect_eq(pshm_realloc(shm, &off, HEAP_SIZE * 2), -ENOMEM);
+	cr_expect_eq(pshm_realloc(shm, &off, (size_t)HEAP_SIZE * 2), -ENOMEM);
 	cr_expect_eq(off, kept, "a failed realloc leaves the block");
 	cr_expect_eq(pshm_realloc(shm, &off, 0), -EINVAL);
 	check_ok(shm);

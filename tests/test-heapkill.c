@@ -176,7 +176,7 @@ BACKEND_TEST(heapkill, a_thousand_deaths_at_random_moments_leave_the_heap_whole)
 	pshm_attr_t attr;
 	test_attr(&attr, backend, PSHM_MANAGED);
 	struct victim v;
-	cr_assert_eq(pshm_create(&v.shm, NULL, 256 * 1024, &attr), 0);
+	cr_assert_eq(pshm_create(&v.shm, NULL, (size_t)256 * 1024, &attr), 0);
 	pshm_off_t at;
 	cr_assert_eq(pshm_object(v.shm, "table", sizeof(struct table), NULL, NULL, &at), 1);
 	v.table = pshm_ptr(v.shm, at);
@@ -225,7 +225,7 @@ static pshm_t *managed_anon(pshm_backend_t b)
 	pshm_attr_t attr;
 	test_attr(&attr, b, PSHM_MANAGED);
 	pshm_t *shm;
-	cr_assert_eq(pshm_create(&shm, NULL, 64 * 1024, &attr), 0);
+	cr_assert_eq(pshm_create(&shm, NULL, (size_t)64 * 1024, &attr), 0);
 	return shm;
 }
 
@@ -233,9 +233,11 @@ BACKEND_TEST(heapkill, a_death_inside_an_allocation_or_a_free_loses_no_block)
 {
 	for (uint64_t doing = 1; doing <= 2; doing++) {
 		struct forged_death d = {.shm = managed_anon(backend), .doing = doing};
-		pshm_off_t kept;
+		pshm_off_t kept, before;
 		cr_assert_eq(pshm_alloc(d.shm, 100, &kept), 0);
+		cr_assert_eq(pshm_alloc(d.shm, 100, &before), 0);
 		cr_assert_eq(pshm_alloc(d.shm, 100, &d.block), 0);
+		cr_assert_eq(pshm_free(d.shm, before), 0); /* the block joins a free one */
 		cr_assert_eq(test_wait(test_fork(die_holding_the_lock, &d)), 0);
 		pshm_heap_info_t info;
 		cr_assert_eq(pshm_heap_stat(d.shm, &info), 0, "the lock is not wedged");
@@ -243,7 +245,8 @@ BACKEND_TEST(heapkill, a_death_inside_an_allocation_or_a_free_loses_no_block)
 		cr_expect_eq(info.blocks, 1, "%s: the block in flight is free again, the other kept",
 		             doing == 1 ? "allocating" : "freeing");
 		cr_assert_eq(pshm_heap_check(d.shm), 0);
-		cr_expect_eq(pshm_free(d.shm, d.block), -EINVAL, "it is free");
+		cr_expect_eq(pshm_free(d.shm, d.block), -EINVAL, "it is free, inside a free block");
+		cr_assert_eq(pshm_heap_check(d.shm), 0);
 		cr_expect_eq(pshm_free(d.shm, kept), 0);
 		pshm_destroy(d.shm);
 	}
