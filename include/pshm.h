@@ -534,7 +534,7 @@ typedef uint64_t pshm_off_t;
 #define PSHM_OFF_NULL ((pshm_off_t)0)
 
 /* The smallest size pshm_create takes with PSHM_MANAGED. */
-#define PSHM_HEAP_MIN 4096
+#define PSHM_HEAP_MIN 8192
 
 /*
  * pshm_alloc - allocate size bytes (uninitialized, 16-byte aligned) in the

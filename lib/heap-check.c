@@ -19,6 +19,7 @@
 struct tally {
 	int prev_free;
 	uint64_t free_blocks, free_bytes;
+	uint64_t quick_blocks, quick_bytes;
 	uint64_t in_use, blocks, objects;
 };
 
@@ -30,6 +31,13 @@ static int check_block(const struct pshm__heap_view *v, uint64_t off, uint64_t h
 	t->prev_free = !(head & PSHM__BLOCK_USED);
 	if (((head & PSHM__BLOCK_PREV_FREE) != 0) != prev_free)
 		return PSHM_ECORRUPT;
+	if ((head & PSHM__BLOCK_QUICK) && (head & PSHM__BLOCK_OBJECT))
+		return PSHM_ECORRUPT;
+	if (head & PSHM__BLOCK_QUICK) {
+		t->quick_blocks++;
+		t->quick_bytes += size;
+		return (head & PSHM__BLOCK_USED) ? 0 : PSHM_ECORRUPT;
+	}
 	if (head & PSHM__BLOCK_USED) {
 		t->in_use += size;
 		t->blocks++;
@@ -86,6 +94,27 @@ static int check_lists(const struct pshm__heap_view *v, const struct tally *t)
 	return count == t->free_blocks && bytes == t->free_bytes ? 0 : PSHM_ECORRUPT;
 }
 
+/* The quick lists: each member a block of its list's size, in use and
+ * flagged QUICK, as many as counted, all the walk found. */
+static int check_quick(const struct pshm__heap_view *v, const struct tally *t)
+{
+	uint64_t count = 0;
+	for (unsigned q = 0; q < PSHM__QUICK_LISTS; q++) {
+		uint64_t listed = 0;
+		for (uint64_t at = v->h->quick[q]; at != 0; at = *pshm__heap_word(v, at)) {
+			if (!pshm__block_offset_ok(v, at) || ++listed > PSHM__QUICK_CAP)
+				return PSHM_ECORRUPT;
+			uint64_t head = pshm__head(v, at) & ~PSHM__BLOCK_PREV_FREE;
+			if (head != ((uint64_t)q * PSHM__HEAP_GRAIN | PSHM__BLOCK_USED | PSHM__BLOCK_QUICK))
+				return PSHM_ECORRUPT;
+		}
+		if (listed != v->h->quick_count[q])
+			return PSHM_ECORRUPT;
+		count += listed;
+	}
+	return count == t->quick_blocks ? 0 : PSHM_ECORRUPT;
+}
+
 int pshm__heap_verify(const struct pshm__heap_view *v)
 {
 	struct tally t = {0};
@@ -95,11 +124,13 @@ int pshm__heap_verify(const struct pshm__heap_view *v)
 	if (((pshm__head(v, v->end) & PSHM__BLOCK_PREV_FREE) != 0) != t.prev_free)
 		return PSHM_ECORRUPT;
 	rc = check_lists(v, &t);
+	if (rc == 0)
+		rc = check_quick(v, &t);
 	if (rc != 0)
 		return rc;
 	const struct pshm__heap *h = v->h;
 	if (h->in_use != t.in_use || h->blocks != t.blocks || h->objects != t.objects ||
-	    t.in_use + t.free_bytes != v->end - v->first ||
+	    t.in_use + t.free_bytes + t.quick_bytes != v->end - v->first ||
 	    atomic_load_explicit(&h->inflight, memory_order_relaxed) != 0)
 		return PSHM_ECORRUPT;
 	return pshm__objects_verify(v);

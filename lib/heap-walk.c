@@ -87,12 +87,13 @@ struct rebuild {
 	uint64_t in_use, blocks, objects;
 };
 
-/* Whether the block at off is to be free: free already, the one the dead
- * call was allocating or freeing, or a named object no name leads to. */
+/* Whether the block at off is to be free: free already, on a quick list,
+ * the one the dead call was allocating or freeing, or a named object no
+ * name leads to. */
 static int becomes_free(const struct pshm__heap_view *v, uint64_t off, uint64_t head,
                         uint64_t size, const struct rebuild *r)
 {
-	if (!(head & PSHM__BLOCK_USED) || off == r->target)
+	if (!(head & PSHM__BLOCK_USED) || (head & PSHM__BLOCK_QUICK) || off == r->target)
 		return 1;
 	return (head & PSHM__BLOCK_OBJECT) &&
 	       (size < 8 + sizeof(struct pshm__object_entry) || pshm__entry(v, off)->mark != r->linked);
@@ -145,6 +146,8 @@ int pshm__heap_repair(const struct pshm__heap_view *v)
 	if (rc == 0) {
 		pshm__objects_sweep(v, seen, seen + 1);
 		memset(h->bins, 0, sizeof(h->bins));
+		memset(h->quick, 0, sizeof(h->quick));
+		memset(h->quick_count, 0, sizeof(h->quick_count));
 		memset(h->sl_bitmap, 0, sizeof(h->sl_bitmap));
 		h->fl_bitmap = 0;
 		rc = pshm__heap_walk(v, rebuild_block, &r);

@@ -12,19 +12,20 @@
 
 #include "heap.h"
 #include "internal.h"
+#include "sync.h"
 
 #define MAX_ALIGN (UINT64_C(1) << 20)
 
 int pshm__heap_enter(pshm_t *shm, struct pshm__heap_view *v)
 {
-	if (shm == NULL)
-		return -EINVAL;
-	if (!pshm__writable(shm))
-		return -EACCES;
-	int rc = pshm__heap_open(pshm_addr(shm), pshm_size(shm), v);
+	void *addr;
+	size_t size;
+	int rc = pshm__usable_area(shm, &addr, &size);
+	if (rc == 0)
+		rc = pshm__heap_open(addr, size, v);
 	if (rc < 0)
 		return rc;
-	rc = pshm_mutex_lock(&v->h->lock);
+	rc = pshm__mutex_lock(&v->h->lock);
 	int locked = rc == 0 || rc == PSHM_EOWNERDEAD;
 	if (rc == PSHM_EOWNERDEAD) {
 		rc = pshm__heap_repair(v);
@@ -34,7 +35,7 @@ int pshm__heap_enter(pshm_t *shm, struct pshm__heap_view *v)
 	if (rc == 0 && v->h->broken != 0)
 		rc = PSHM_ECORRUPT;
 	if (rc < 0 && locked)
-		pshm_mutex_unlock(&v->h->lock);
+		pshm__mutex_unlock(&v->h->lock);
 	return rc;
 }
 
@@ -43,7 +44,7 @@ int pshm__heap_leave(const struct pshm__heap_view *v, int rc)
 	if (rc == PSHM_ECORRUPT)
 		v->h->broken = 1;
 	atomic_store_explicit(&v->h->inflight, 0, memory_order_release);
-	int unlocked = pshm_mutex_unlock(&v->h->lock);
+	int unlocked = pshm__mutex_unlock(&v->h->lock);
 	return rc < 0 ? rc : (unlocked < 0 ? unlocked : rc);
 }
 
@@ -145,8 +146,12 @@ PSHM_EXTERN int pshm_heap_stat(pshm_t *shm, pshm_heap_info_t *info)
 	int rc = pshm__heap_enter(shm, &v);
 	if (rc < 0)
 		return rc;
-	pshm__heap_describe(&v, info);
-	return pshm__heap_leave(&v, 0);
+	/* What the quick lists hold is free: merged, it says how large a
+	 * block pshm_alloc can get. */
+	rc = pshm__quick_flush(&v);
+	if (rc == 0)
+		pshm__heap_describe(&v, info);
+	return pshm__heap_leave(&v, rc);
 }
 
 PSHM_EXTERN int pshm_heap_check(pshm_t *shm)

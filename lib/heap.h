@@ -40,12 +40,25 @@
 #define PSHM__HEAP_SL_BITS 3u   /* 8 size classes per power of two */
 #define PSHM__HEAP_FL_COUNT 42u /* powers of two up to 2^48 bytes */
 #define PSHM__HEAP_BUCKETS 64u  /* hash chains of named objects */
+/*
+ * Quick lists: a freed block of up to PSHM__QUICK_MAX bytes goes, whole and
+ * unmerged, on the list of its exact size (up to PSHM__QUICK_CAP of them),
+ * from which the next allocation of that size takes it: two list
+ * operations instead of a split and merges.  Its head keeps USED, so the
+ * chain's invariants stay those of a block in use; the allocator flushes
+ * the lists into the free lists before it says -ENOMEM, and a repair
+ * counts their blocks free.
+ */
+#define PSHM__QUICK_MAX 1024u
+#define PSHM__QUICK_LISTS (PSHM__QUICK_MAX / PSHM__HEAP_GRAIN + 1u)
+#define PSHM__QUICK_CAP 32u
 #define PSHM__HEAP_MAX_SIZE (UINT64_C(1) << 48)
 
 /* Head flags, in the bits a multiple of 16 leaves. */
 #define PSHM__BLOCK_USED UINT64_C(1)
 #define PSHM__BLOCK_PREV_FREE UINT64_C(2) /* the block before is free: its footer holds its size */
 #define PSHM__BLOCK_OBJECT UINT64_C(4)    /* a named object's block (heap-objects.c) */
+#define PSHM__BLOCK_QUICK UINT64_C(8)     /* freed onto a quick list (with USED): see below */
 #define PSHM__BLOCK_FLAGS UINT64_C(15)
 
 /* inflight: the block's offset | what is being done to it. */
@@ -69,16 +82,18 @@ struct pshm__heap {
 	uint8_t sl_bitmap[48]; /* bit s of [f]: bins[f][s] is not empty */
 	uint64_t bins[PSHM__HEAP_FL_COUNT][1u << PSHM__HEAP_SL_BITS]; /* free lists */
 	uint64_t buckets[PSHM__HEAP_BUCKETS]; /* named objects' chains */
-	uint64_t reserved;
+	uint64_t quick[PSHM__QUICK_LISTS];    /* quick[size / 16]: blocks of that size */
+	uint16_t quick_count[PSHM__QUICK_LISTS];
+	uint64_t reserved[3];
 };
 
 /* The same layout for 32- and 64-bit processes sharing a heap. */
 _Static_assert(offsetof(struct pshm__heap, inflight) == 96, "the heap header moved");
 _Static_assert(offsetof(struct pshm__heap, bins) == 200, "the heap header moved");
-_Static_assert(sizeof(struct pshm__heap) == 3408, "the heap header changed size");
-
+_Static_assert(offsetof(struct pshm__heap, quick) == 3400, "the heap header moved");
+_Static_assert(sizeof(struct pshm__heap) == 4080, "the heap header changed size");
+_Static_assert(sizeof(struct pshm__heap) <= PSHM_HEAP_MIN / 2, "PSHM_HEAP_MIN must be mostly blocks");
 _Static_assert(sizeof(struct pshm__heap) % PSHM__HEAP_GRAIN == 0, "heap header size");
-_Static_assert(sizeof(struct pshm__heap) + 64 <= 4096, "a 4 KiB segment must hold a heap");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "heads must be stored whole, across processes");
 
 /* The first block: its head right after the header. */
@@ -180,6 +195,13 @@ int pshm__heap_take(const struct pshm__heap_view *v, uint64_t need, uint64_t ali
 /* Free the block in use at off (flags: what its head must have): 0,
  * -EINVAL if off is no block in use, PSHM_ECORRUPT.  Leaves inflight. */
 int pshm__heap_give(const struct pshm__heap_view *v, uint64_t off, uint64_t flags);
+
+/* Empty the quick lists into the free lists, merging their blocks: 0 or
+ * PSHM_ECORRUPT. */
+int pshm__quick_flush(const struct pshm__heap_view *v);
+
+/* pshm__heap_give without the quick lists: merged with its neighbours. */
+int pshm__heap_give_merging(const struct pshm__heap_view *v, uint64_t off, uint64_t flags);
 
 /* Make the block in use at off need bytes where it is: 0, or -ENOMEM
  * when the blocks after it cannot give enough (nothing changed). */

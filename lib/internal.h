@@ -64,8 +64,10 @@ int pshm__read_name_and_attr(const char *name, const pshm_attr_t *attr,
 /* Whether name follows the rule of pshm.h's PSHM_NAME_MAX. */
 int pshm__name_is_valid(const char *name);
 
-/* Whether shm was attached for writing (segment.c). */
-int pshm__writable(const pshm_t *shm);
+/* Where shm's usable bytes are mapped, and how many, for a call that
+ * writes them (segment.c): 0, -EINVAL (shm NULL) or -EACCES (attached
+ * PSHM_RDONLY). */
+int pshm__usable_area(const pshm_t *shm, void **addr, size_t *size);
 
 /* Bytes to map for size usable ones, in whole pages of page bytes; 0 if
  * that is too many. */

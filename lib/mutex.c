@@ -215,7 +215,7 @@ static int try_again(void *arg)
 	return a->err != EBUSY;
 }
 
-PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
+int pshm__mutex_lock(pshm_mutex_t *m)
 {
 	struct pshm__mutex *mx = mutex_of(m);
 	if (!fast_kind(mx))
@@ -230,6 +230,11 @@ PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
 	return a.err == 0 ? 0 : lock_result(mx, a.err);
 }
 
+PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
+{
+	return pshm__mutex_lock(m);
+}
+
 PSHM_EXTERN int pshm_mutex_trylock(pshm_mutex_t *m)
 {
 	return lock(m, PSHM__LOCK_TRY, 0);
@@ -242,7 +247,7 @@ PSHM_EXTERN int pshm_mutex_timedlock(pshm_mutex_t *m, long timeout_ms)
 	return lock(m, PSHM__LOCK_TIMED, timeout_ms);
 }
 
-PSHM_EXTERN int pshm_mutex_unlock(pshm_mutex_t *m)
+int pshm__mutex_unlock(pshm_mutex_t *m)
 {
 	struct pshm__mutex *mx = mutex_of(m);
 	if (mx == NULL || kind_of(mx) == NULL)
@@ -257,6 +262,11 @@ PSHM_EXTERN int pshm_mutex_unlock(pshm_mutex_t *m)
 		forget_repair(mx);
 	}
 	return 0;
+}
+
+PSHM_EXTERN int pshm_mutex_unlock(pshm_mutex_t *m)
+{
+	return pshm__mutex_unlock(m);
 }
 
 PSHM_EXTERN int pshm_mutex_consistent(pshm_mutex_t *m)

@@ -168,9 +168,15 @@ PSHM_EXTERN pshm_backend_t pshm_backend(const pshm_t *shm)
 	return shm == NULL ? PSHM_BACKEND_DEFAULT : shm->ops->id;
 }
 
-int pshm__writable(const pshm_t *shm)
+int pshm__usable_area(const pshm_t *shm, void **addr, size_t *size)
 {
-	return !shm->rdonly;
+	if (shm == NULL)
+		return -EINVAL;
+	if (shm->rdonly)
+		return -EACCES;
+	*addr = (char *)shm->map.addr + PSHM__HEADER_SIZE;
+	*size = shm->size;
+	return 0;
 }
 
 PSHM_EXTERN int pshm_prefault(pshm_t *shm, size_t offset, size_t len)

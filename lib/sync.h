@@ -34,6 +34,11 @@ struct pshm__lock_kind {
 extern const struct pshm__lock_kind pshm__lock_pthread; /* where robust mutexes are built */
 extern const struct pshm__lock_kind pshm__lock_owned;
 
+/* pshm_mutex_lock and pshm_mutex_unlock for the library's own locks (the
+ * heap's): direct calls, not through the exported symbols' indirection. */
+int pshm__mutex_lock(pshm_mutex_t *m);
+int pshm__mutex_unlock(pshm_mutex_t *m);
+
 /* pshm_mutex_init m unless it is made already, one process at a time:
  * guard (PSHM__LOCK_BYTES, 8-aligned) is a lock of pshm__lock_owned's
  * kind, which is free when all zero, and finds a holder that died.  While

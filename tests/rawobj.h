@@ -70,7 +70,8 @@ const char *test_mmap_dir(void);
 #define HEAP_LOCK 32           /* pshm_mutex_t: the heap's lock */
 #define HEAP_INFLIGHT 96       /* uint64: the block a heap call is changing, | 1
                                   allocating it, | 2 freeing it */
-#define HEAP_FIRST_BLOCK 3424  /* the offset of the first block */
+#define HEAP_QUICK 3400        /* uint64[65]: freed small blocks by size / 16 */
+#define HEAP_FIRST_BLOCK 4096  /* the offset of the first block */
 #define HEAP_BLOCK_HEAD (-8)   /* a block's head: uint64 size | flags, before it */
 
 /* The list that pshm-helper's heap-push and test-heap build in a managed

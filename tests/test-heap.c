@@ -197,11 +197,15 @@ BACKEND_TEST(heap, a_full_heap_says_enomem_and_freeing_everything_gives_it_all_b
 	check_ok(shm);
 	for (size_t i = 1; i < n; i += 2)
 		cr_assert_eq(pshm_free(shm, offs[i]), 0);
+	check_ok(shm);
+	/* Some of the freed blocks wait on quick lists for blocks of their
+	 * size: a larger allocation takes them back first. */
+	cr_assert_eq(pshm_alloc(shm, empty.largest_free, &off), 0, "the whole heap in one block");
+	cr_assert_eq(pshm_free(shm, off), 0);
 	pshm_heap_info_t after = stat_ok(shm);
 	cr_expect_eq(after.in_use, 0);
 	cr_expect_eq(after.blocks, 0);
 	cr_expect_eq(after.largest_free, empty.largest_free, "free blocks merged back into one");
-	cr_assert_eq(pshm_alloc(shm, empty.largest_free, &off), 0, "the whole heap in one block");
 	check_ok(shm);
 	free(offs);
 	pshm_destroy(shm);
@@ -453,12 +457,15 @@ BACKEND_TEST(heap, a_block_head_overwritten_is_ecorrupt_from_then_on_not_a_crash
 Test(heap, free_lists_and_counters_overwritten_are_found_by_the_check)
 {
 	static const long long targets[] = {112 /* blocks */, 208 /* a free list */,
-	                                    3000 /* a chain of objects */, HEAP_FIRST_BLOCK};
+	                                    3000 /* a chain of objects */,
+	                                    HEAP_QUICK + 6 * 8 /* the quick list of 48 */,
+	                                    HEAP_FIRST_BLOCK};
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		pshm_t *shm = managed(PSHM_BACKEND_DEFAULT, NULL, HEAP_SIZE);
 		pshm_off_t off;
 		cr_assert_eq(pshm_object(shm, "o", 8, NULL, NULL, &off), 1);
 		alloc_ok(shm, 64);
+		cr_assert_eq(pshm_free(shm, alloc_ok(shm, 40)), 0); /* onto a quick list */
 		check_ok(shm);
 		for (long long at = targets[i]; at < targets[i] + 64; at += 8)
 			*heap_word(shm, at) ^= UINT64_C(0x0123456789abcdef);
@@ -510,7 +517,7 @@ BACKEND_TEST(heap, a_read_only_attachment_cannot_take_the_heap_lock)
 	pshm_destroy(shm);
 }
 
-Test(heap, managed_is_for_creating_reserved_segments_of_4_kib_or_more)
+Test(heap, managed_is_for_creating_reserved_segments_of_heap_min_or_more)
 {
 	pshm_attr_t attr;
 	pshm_t *shm;
