@@ -6,11 +6,14 @@
  *
  *     PEER access INTS TRAVERSALS RUNS   parent/children ms per traversal
  *     PEER lifecycle BYTES CYCLES RUNS   named/anonymous us per cycle
+ *     PEER alloc PROCS OPS RUNS          allocPROCS: ns per allocation or
+ *                                        free, PROCS processes at once
  */
 #ifndef PSHM_BENCH_PEER_H
 #define PSHM_BENCH_PEER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,6 +35,17 @@ struct peer_ops {
 	/* Why a cycle returned PEER_CANNOT: a limit of the library, reported
 	 * as a skipped row, not as a failure. */
 	const char *cannot;
+
+	/* The library's allocator inside shared memory (NULL: it has none).
+	 * heap_make: a heap of len bytes that children forked later share
+	 * (NULL on error, said on stderr).  heap_alloc, in any of them: size
+	 * bytes, their address, and in *token what heap_free takes (nonzero);
+	 * NULL when the heap is full. */
+	const char *heap_label; /* the row: "Boost managed_shared_memory" */
+	void *(*heap_make)(size_t len);
+	void (*heap_unmake)(void *heap);
+	void *(*heap_alloc)(void *heap, size_t size, uintptr_t *token);
+	void (*heap_free)(void *heap, uintptr_t token);
 };
 
 #define PEER_CANNOT (-2)

@@ -11,7 +11,10 @@
  * Cases: the original experiment's traversal of 1M ints in the parent and in 8 children
  * (baseline: private malloc memory), and the life of a 4 KiB and a 64 MiB
  * segment, named and anonymous (baseline: libpshm's default backend without
- * the page reservation, which no peer makes).
+ * the page reservation, which no peer makes).  A second table, alloc: the
+ * allocators inside shared memory, 1M allocations and frees of 16 B to
+ * 4 KiB by 1, 2 and 8 processes at once (baseline: glibc's malloc, each
+ * process in its own memory).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -33,19 +36,21 @@ struct peer {
 	const char *program; /* under bench/, or the Python interpreter */
 	const char *variant; /* peer-pshm's first argument, or NULL */
 	const char *missing; /* why it may not have been built */
+	int heap;            /* whether it is a row of the alloc table */
 };
 
 static const struct peer peers[] = {
-	{"private malloc", "peer-pshm", "private", NULL},
-	{"libpshm posix, PSHM_NORESERVE", "peer-pshm", "posix,noreserve", NULL},
-	{"libpshm posix", "peer-pshm", "posix", NULL},
-	{"libpshm sysv", "peer-pshm", "sysv", NULL},
-	{"libpshm mmap, PSHM_NORESERVE", "peer-pshm", "mmap,noreserve", NULL},
-	{"APR apr_shm", "peer-apr", NULL, "libapr1-dev was not found by ./configure"},
-	{"OSSP mm (mm_core)", "peer-mm", NULL, "libmm-dev was not found by ./configure"},
+	{"private malloc", "peer-pshm", "private", NULL, 1},
+	{"libpshm posix, PSHM_NORESERVE", "peer-pshm", "posix,noreserve", NULL, 0},
+	{"libpshm posix", "peer-pshm", "posix", NULL, 1},
+	{"libpshm sysv", "peer-pshm", "sysv", NULL, 1},
+	{"libpshm mmap, PSHM_NORESERVE", "peer-pshm", "mmap,noreserve", NULL, 0},
+	{"APR apr_shm", "peer-apr", NULL, "libapr1-dev or libaprutil1-dev was not found by ./configure",
+	 1},
+	{"OSSP mm (mm_core)", "peer-mm", NULL, "libmm-dev was not found by ./configure", 1},
 	{"Boost.Interprocess", "peer-boost", NULL,
-	 "a C++ compiler or libboost-dev was not found by ./configure"},
-	{"Python", NULL, NULL, "python3 (3.8 or later) was not found by ./configure"},
+	 "a C++ compiler or libboost-dev was not found by ./configure", 1},
+	{"Python", NULL, NULL, "python3 (3.8 or later) was not found by ./configure", 0},
 };
 #define NPEERS (sizeof(peers) / sizeof(peers[0]))
 
@@ -156,6 +161,43 @@ static void lifecycle_cases(struct bench_table *t, int smoke)
 	}
 }
 
+/* The alloc table: each allocator, by 1, 2 and 8 processes at once. */
+static void alloc_cases(int smoke)
+{
+	struct bench_table *t = bench_table_new("alloc", "Allocators in shared memory: "
+	                                        "allocations and frees of 16 B to 4 KiB",
+	                                        "ns per call", 1);
+	static const char *const procs[] = {"1", "2", "8"};
+	for (int p = 0; p < 3; p++) {
+		const char *args[] = {"alloc", procs[p], smoke ? "10000" : "1000000",
+		                      smoke ? "1" : "7", NULL};
+		char key[16], group[64];
+		snprintf(key, sizeof(key), "alloc%s", procs[p]);
+		snprintf(group, sizeof(group), "%s process%s at once, 1M calls each", procs[p],
+		         p == 0 ? "" : "es");
+		for (size_t i = 0; i < NPEERS; i++) {
+			if (!peers[i].heap)
+				continue;
+			struct bench_collection *c = calloc(1, sizeof(*c));
+			char why[160];
+			if (c != NULL && run_peer(&peers[i], args, c, why, sizeof(why)) == 0)
+				bench_table_collected(t, group, c, key);
+			else
+				bench_table_skip(t, group, peers[i].label, c != NULL ? why : "out of memory");
+			free(c);
+		}
+	}
+	bench_table_finish(
+	    t, "Each process allocates blocks of 16 B to 4 KiB (as many of each power of two) into "
+	       "1,024 slots, or frees a slot's block, at random, writing each block's first byte; "
+	       "the time is the wall time of all processes from a common start, per call. The "
+	       "baseline is glibc's malloc in each process's private memory (nothing shared, no "
+	       "lock between processes). Every shared allocator runs in a 64 MiB segment: libpshm "
+	       "a PSHM_MANAGED one; Boost a managed_shared_memory; OSSP mm an mm_create pool; APR "
+	       "apr_rmm over apr_shm with an apr_proc_mutex of APR's default kind. 8 processes run "
+	       "on 2 CPUs here.");
+}
+
 int main(int argc, char **argv)
 {
 	int smoke = bench_smoke(argc, argv);
@@ -172,5 +214,6 @@ int main(int argc, char **argv)
 	       "full /dev/shm is -ENOSPC at creation instead of SIGBUS later. OSSP mm has no named "
 	       "segments; Python's shared_memory no anonymous ones. Python rows use 3 traversals "
 	       "per run; the Manager list is timed over 2,000 ints and scaled to the full count.");
+	alloc_cases(smoke);
 	return 0;
 }
