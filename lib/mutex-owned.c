@@ -103,17 +103,35 @@ static void record_holder(struct owned *o, const struct me *me)
 	atomic_store_explicit(&o->holder, rec, memory_order_release);
 }
 
+/* A holder that took the word and has not recorded itself, as a waiter
+ * saw it: the word, and since when it saw no such process. */
+struct unrecorded {
+	uint32_t word;
+	long long since_ns;
+};
+
 /*
  * Whether the holder named by word is surely gone.  Its record is read
- * after the word: a record of another id means the holder has not written
- * its own yet, so it is alive.
+ * after the word.  A record of another id means the holder has not written
+ * its own yet: it is about to, or it was killed in between.  Then only its
+ * id can be asked, without its start time, and "no such process" says
+ * nothing of a process in another PID namespace: such a holder is judged
+ * gone only once the waiter has seen it so for CHECK_EVERY_MS (a live one
+ * records itself a few instructions after taking the word).
  */
-static int holder_gone(struct owned *o, uint32_t word, const struct me *me)
+static int holder_gone(struct owned *o, uint32_t word, const struct me *me,
+                       struct unrecorded *seen)
 {
 	uint32_t id = word & HOLDER_MASK;
 	uint64_t rec = atomic_load_explicit(&o->holder, memory_order_acquire);
-	if ((uint32_t)(rec >> 32) != id)
-		return 0;
+	if ((uint32_t)(rec >> 32) != id) {
+		if (!pshm__holder_gone(id, 0))
+			return 0;
+		long long now = pshm__monotonic_ns();
+		if (seen->word != word)
+			*seen = (struct unrecorded){word, now};
+		return now - seen->since_ns >= CHECK_EVERY_MS * 1000000LL;
+	}
 	uint64_t ns = atomic_load_explicit(&o->namespace, memory_order_relaxed);
 	if (ns != me->namespace)
 		return 0; /* its id means another process here */
@@ -121,7 +139,8 @@ static int holder_gone(struct owned *o, uint32_t word, const struct me *me)
 }
 
 /* Take the word: from 0, or from a holder that is gone (EOWNERDEAD). */
-static int take(struct owned *o, uint32_t seen, const struct me *me, uint32_t keep)
+static int take(struct owned *o, uint32_t seen, const struct me *me, uint32_t keep,
+                struct unrecorded *unrecorded)
 {
 	uint32_t want = me->id | keep;
 	if (seen == 0) {
@@ -131,7 +150,7 @@ static int take(struct owned *o, uint32_t seen, const struct me *me, uint32_t ke
 		record_holder(o, me);
 		return 0;
 	}
-	if (!holder_gone(o, seen, me))
+	if (!holder_gone(o, seen, me, unrecorded))
 		return EBUSY;
 	if (!atomic_compare_exchange_strong_explicit(&o->word, &seen, want | WAITERS,
 	                                             memory_order_acquire, memory_order_relaxed))
@@ -175,7 +194,7 @@ static int took_free_word(void *arg)
 {
 	const struct attempt *a = arg;
 	uint32_t seen = atomic_load_explicit(&a->o->word, memory_order_relaxed);
-	return seen == 0 && take(a->o, 0, a->me, 0) == 0;
+	return seen == 0 && take(a->o, 0, a->me, 0, NULL) == 0;
 }
 
 static int owned_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
@@ -186,11 +205,12 @@ static int owned_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
 	if (how == PSHM__LOCK_TIMED)
 		deadline = pshm__deadline_after(CLOCK_MONOTONIC, timeout_ms);
 	uint32_t keep = 0; /* once asleep, keep WAITERS: others may sleep too */
+	struct unrecorded unrecorded = {0, 0};
 	for (;;) {
 		uint32_t seen = atomic_load_explicit(&o->word, memory_order_relaxed);
 		if (held_by_caller(o, seen, me))
 			return how == PSHM__LOCK_TRY ? EBUSY : EDEADLK;
-		int rc = take(o, seen, me, keep);
+		int rc = take(o, seen, me, keep, &unrecorded);
 		if (rc != EAGAIN && rc != EBUSY)
 			return rc;
 		if (rc == EAGAIN)
@@ -231,7 +251,8 @@ static int owned_destroy(void *lock)
 {
 	struct owned *o = lock;
 	uint32_t word = atomic_load_explicit(&o->word, memory_order_acquire);
-	return word != 0 && !holder_gone(o, word, know_me()) ? EBUSY : 0;
+	struct unrecorded once = {0, 0}; /* one look: an unrecorded holder is busy */
+	return word != 0 && !holder_gone(o, word, know_me(), &once) ? EBUSY : 0;
 }
 
 const struct pshm__lock_kind pshm__lock_owned = {

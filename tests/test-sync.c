@@ -172,12 +172,13 @@ static int try_header_while_made(void *arg)
 }
 
 /* Say, in the guard of shm's header lock (as tests/rawobj.h pins it), that
- * process pid is making the lock. */
-static void forge_guard(pshm_t *shm, pid_t pid)
+ * process pid is making the lock; recorded 0: pid took the guard's word and
+ * was killed before it wrote its record (which names nobody). */
+static void forge_guard(pshm_t *shm, pid_t pid, int recorded)
 {
 	unsigned char *guard = (unsigned char *)pshm_addr(shm) - HDR_SIZE + HDR_LOCK_GUARD;
 	uint32_t word = (uint32_t)pid;
-	uint64_t holder = (uint64_t)pid << 32, ns = test_pid_namespace();
+	uint64_t holder = recorded ? (uint64_t)pid << 32 : 0, ns = test_pid_namespace();
 	memcpy(guard + GUARD_HOLDER, &holder, sizeof(holder));
 	memcpy(guard + GUARD_NAMESPACE, &ns, sizeof(ns));
 	memcpy(guard + GUARD_WORD, &word, sizeof(word));
@@ -192,7 +193,7 @@ BACKEND_TEST(sync, a_process_that_died_making_the_header_lock_leaves_it_to_the_n
 	test_attr(&attr, backend, 0);
 	pshm_t *shm;
 	cr_assert_eq(pshm_create(&shm, NULL, 4096, &attr), 0);
-	forge_guard(shm, getpid());
+	forge_guard(shm, getpid(), 1);
 	struct timed_lock t = {shm, 1};
 	cr_assert_eq(test_wait(test_fork(lock_and_unlock_header, &t)), 128 + SIGALRM,
 	             "the lock was taken while a live process was making it");
@@ -201,10 +202,18 @@ BACKEND_TEST(sync, a_process_that_died_making_the_header_lock_leaves_it_to_the_n
 
 	pid_t dead = test_fork(exit_at_once, NULL);
 	cr_assert_eq(test_wait(dead), 0);
-	forge_guard(shm, dead);
+	forge_guard(shm, dead, 1);
 	t.seconds = 10; /* a hang is a failure, not a stuck suite */
 	cr_assert_eq(test_wait(test_fork(lock_and_unlock_header, &t)), 0,
 	             "the next process could not make and take the lock");
+
+	/* Killed between taking the guard and saying so: not wedged for good. */
+	cr_assert_eq(pshm_destroy(shm), 0);
+	cr_assert_eq(pshm_create(&shm, NULL, 4096, &attr), 0);
+	t.shm = shm;
+	forge_guard(shm, dead, 0);
+	cr_assert_eq(test_wait(test_fork(lock_and_unlock_header, &t)), 0,
+	             "a holder killed before it recorded itself wedged the lock");
 	cr_assert_eq(pshm_lock(shm), 0);
 	cr_assert_eq(pshm_unlock(shm), 0);
 	cr_assert_eq(pshm_destroy(shm), 0);
