@@ -84,6 +84,7 @@ const char *cr_plain_current(void);
 #define cr_assert_eq(a, b, ...) CR_PLAIN_CHECK(1, (a) == (b), #a " == " #b, __VA_ARGS__)
 #define cr_assert_neq(a, b, ...) CR_PLAIN_CHECK(1, (a) != (b), #a " != " #b, __VA_ARGS__)
 #define cr_assert_lt(a, b, ...) CR_PLAIN_CHECK(1, (a) < (b), #a " < " #b, __VA_ARGS__)
+#define cr_assert_leq(a, b, ...) CR_PLAIN_CHECK(1, (a) <= (b), #a " <= " #b, __VA_ARGS__)
 #define cr_assert_gt(a, b, ...) CR_PLAIN_CHECK(1, (a) > (b), #a " > " #b, __VA_ARGS__)
 #define cr_assert_geq(a, b, ...) CR_PLAIN_CHECK(1, (a) >= (b), #a " >= " #b, __VA_ARGS__)
 #define cr_assert_str_eq(a, b, ...) \
@@ -97,6 +98,7 @@ const char *cr_plain_current(void);
 #define cr_expect_neq(a, b, ...) CR_PLAIN_CHECK(0, (a) != (b), #a " != " #b, __VA_ARGS__)
 #define cr_expect_gt(a, b, ...) CR_PLAIN_CHECK(0, (a) > (b), #a " > " #b, __VA_ARGS__)
 #define cr_expect_geq(a, b, ...) CR_PLAIN_CHECK(0, (a) >= (b), #a " >= " #b, __VA_ARGS__)
+#define cr_expect_leq(a, b, ...) CR_PLAIN_CHECK(0, (a) <= (b), #a " <= " #b, __VA_ARGS__)
 #define cr_expect_str_eq(a, b, ...) \
 	CR_PLAIN_CHECK(0, strcmp((a), (b)) == 0, #a " equals " #b, __VA_ARGS__)
 #define cr_expect_str_neq(a, b, ...) \
