@@ -37,7 +37,7 @@ static void make_heap(unsigned char *base, uint64_t offs[8])
 	for (unsigned i = 0; i < 8; i += 3)
 		if (pshm__heap_give(&v, offs[i], 0) != 0)
 			abort();
-	atomic_store(&v.h->inflight, 0);
+	pshm__set_inflight(&v, 0);
 	if (pshm__heap_verify(&v) != 0)
 		abort();
 }
@@ -78,7 +78,7 @@ static void use_sound_heap(const struct pshm__heap_view *v, uint8_t how)
 	rc = block == 0 ? 0 : pshm__heap_resize(v, block, pshm__block_for(how * 8u));
 	if (rc != 0 && rc != -ENOMEM)
 		abort();
-	atomic_store(&v->h->inflight, 0);
+	pshm__set_inflight(v, 0);
 	if (pshm__heap_verify(v) != 0)
 		abort();
 }

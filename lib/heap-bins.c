@@ -36,7 +36,7 @@ static uint64_t *footer(const struct pshm__heap_view *v, uint64_t off, uint64_t 
 
 uint64_t pshm__block_for(size_t size)
 {
-	if ((uint64_t)size >= PSHM__HEAP_MAX_SIZE)
+	if ((uint64_t)size >> 47 != 0) /* as large as a heap may be: never enough */
 		return 0;
 	uint64_t need = ((uint64_t)size + 8 + PSHM__HEAP_GRAIN - 1) & ~(uint64_t)(PSHM__HEAP_GRAIN - 1);
 	return need < PSHM__HEAP_MIN_BLOCK ? PSHM__HEAP_MIN_BLOCK : need;
@@ -191,7 +191,7 @@ static int quick_take(const struct pshm__heap_view *v, uint64_t need, uint64_t *
 	if ((head & ~PSHM__BLOCK_PREV_FREE) != (need | PSHM__BLOCK_USED | PSHM__BLOCK_QUICK) ||
 	    pshm__block_size(v, off, head) != need)
 		return PSHM_ECORRUPT;
-	atomic_store_explicit(&h->inflight, off | PSHM__INFLIGHT_ALLOC, memory_order_release);
+	pshm__set_inflight(v, off | PSHM__INFLIGHT_ALLOC);
 	h->quick[need / PSHM__HEAP_GRAIN] = *pshm__heap_word(v, off);
 	h->quick_count[need / PSHM__HEAP_GRAIN]--;
 	pshm__set_head(v, off, head & ~PSHM__BLOCK_QUICK);
@@ -208,7 +208,7 @@ static int quick_give(const struct pshm__heap_view *v, uint64_t off, uint64_t si
 	struct pshm__heap *h = v->h;
 	if (size > PSHM__QUICK_MAX || h->quick_count[size / PSHM__HEAP_GRAIN] >= PSHM__QUICK_CAP)
 		return 1;
-	atomic_store_explicit(&h->inflight, off | PSHM__INFLIGHT_FREE, memory_order_release);
+	pshm__set_inflight(v, off | PSHM__INFLIGHT_FREE);
 	*pshm__heap_word(v, off) = h->quick[size / PSHM__HEAP_GRAIN];
 	h->quick[size / PSHM__HEAP_GRAIN] = off;
 	h->quick_count[size / PSHM__HEAP_GRAIN]++;
@@ -262,7 +262,7 @@ int pshm__heap_take(const struct pshm__heap_view *v, uint64_t need, uint64_t ali
 	if (rc < 0)
 		return rc;
 	uint64_t start = aligned_start(off, align);
-	atomic_store_explicit(&v->h->inflight, start | PSHM__INFLIGHT_ALLOC, memory_order_release);
+	pshm__set_inflight(v, start | PSHM__INFLIGHT_ALLOC);
 	if (start != off) {
 		split_front(v, off, size, start);
 		size -= start - off;
@@ -337,7 +337,7 @@ int pshm__heap_give_merging(const struct pshm__heap_view *v, uint64_t off, uint6
 	if (size == 0)
 		return -EINVAL;
 	uint64_t head = pshm__head(v, off);
-	atomic_store_explicit(&v->h->inflight, off | PSHM__INFLIGHT_FREE, memory_order_release);
+	pshm__set_inflight(v, off | PSHM__INFLIGHT_FREE);
 	v->h->in_use -= size;
 	v->h->blocks--;
 	pshm__set_head(v, off, size | (head & PSHM__BLOCK_PREV_FREE));

@@ -131,7 +131,7 @@ int pshm__heap_verify(const struct pshm__heap_view *v)
 	const struct pshm__heap *h = v->h;
 	if (h->in_use != t.in_use || h->blocks != t.blocks || h->objects != t.objects ||
 	    t.in_use + t.free_bytes + t.quick_bytes != v->end - v->first ||
-	    atomic_load_explicit(&h->inflight, memory_order_relaxed) != 0)
+	    pshm__inflight(v) != 0)
 		return PSHM_ECORRUPT;
 	return pshm__objects_verify(v);
 }

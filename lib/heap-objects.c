@@ -82,7 +82,7 @@ static int create(const struct pshm__heap_view *v, uint64_t *link, const char *n
 		return rc;
 	/* From here an unlinked object block is the sweep's to free. */
 	pshm__set_head(v, off, pshm__head(v, off) | PSHM__BLOCK_OBJECT);
-	atomic_store_explicit(&v->h->inflight, 0, memory_order_release);
+	pshm__set_inflight(v, 0);
 	struct pshm__object_entry *e = pshm__entry(v, off);
 	memset(e, 0, ENTRY_BYTES);
 	e->size = size;

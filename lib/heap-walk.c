@@ -140,7 +140,7 @@ int pshm__heap_repair(const struct pshm__heap_view *v)
 	 * its own. */
 	h->repairs++;
 	uint64_t seen = UINT64_C(0x4d41524b00000000) + h->repairs * 2;
-	uint64_t inflight = atomic_load_explicit(&h->inflight, memory_order_acquire);
+	uint64_t inflight = pshm__inflight(v);
 	struct rebuild r = {.target = inflight & ~PSHM__BLOCK_FLAGS, .linked = seen + 1};
 	int rc = pshm__heap_walk(v, mark_objects, &seen);
 	if (rc == 0) {
@@ -161,6 +161,6 @@ int pshm__heap_repair(const struct pshm__heap_view *v)
 	h->in_use = r.in_use;
 	h->blocks = r.blocks;
 	h->objects = r.objects;
-	atomic_store_explicit(&h->inflight, 0, memory_order_release);
+	pshm__set_inflight(v, 0);
 	return 0;
 }

@@ -43,7 +43,7 @@ int pshm__heap_leave(const struct pshm__heap_view *v, int rc)
 {
 	if (rc == PSHM_ECORRUPT)
 		v->h->broken = 1;
-	atomic_store_explicit(&v->h->inflight, 0, memory_order_release);
+	pshm__set_inflight(v, 0);
 	int unlocked = pshm__mutex_unlock(&v->h->lock);
 	return rc < 0 ? rc : (unlocked < 0 ? unlocked : rc);
 }

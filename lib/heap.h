@@ -72,7 +72,7 @@ struct pshm__heap {
 	uint64_t first;       /* the first block */
 	uint64_t end;         /* the closing head's block: the heap ends here */
 	pshm_mutex_t lock;
-	_Atomic uint64_t inflight;
+	uint64_t inflight; /* through pshm__set_inflight: a store of its own */
 	uint64_t in_use;  /* bytes of blocks in use, heads included */
 	uint64_t blocks;  /* blocks in use */
 	uint64_t objects; /* named objects */
@@ -84,6 +84,7 @@ struct pshm__heap {
 	uint64_t buckets[PSHM__HEAP_BUCKETS]; /* named objects' chains */
 	uint64_t quick[PSHM__QUICK_LISTS];    /* quick[size / 16]: blocks of that size */
 	uint16_t quick_count[PSHM__QUICK_LISTS];
+	uint16_t pad[3]; /* i386 aligns uint64_t to 4: the padding, spelt out */
 	uint64_t reserved[3];
 };
 
@@ -123,6 +124,18 @@ static inline uint64_t pshm__head(const struct pshm__heap_view *v, uint64_t off)
 static inline void pshm__set_head(const struct pshm__heap_view *v, uint64_t off, uint64_t head)
 {
 	atomic_store_explicit(pshm__head_word(v, off), head, memory_order_release);
+}
+
+/* The inflight word: stored whole, ordered after the stores before it. */
+static inline void pshm__set_inflight(const struct pshm__heap_view *v, uint64_t what)
+{
+	atomic_store_explicit((_Atomic uint64_t *)(void *)&v->h->inflight, what, memory_order_release);
+}
+
+static inline uint64_t pshm__inflight(const struct pshm__heap_view *v)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)(void *)&v->h->inflight,
+	                            memory_order_acquire);
 }
 
 static inline uint64_t *pshm__heap_word(const struct pshm__heap_view *v, uint64_t off)
