@@ -112,7 +112,7 @@ static void private_heap_free(void *heap, uintptr_t token)
 static void *heap_make(size_t len)
 {
 	pshm_attr_t managed = attr;
-	pshm_t *shm;
+	pshm_t *shm = NULL;
 	int rc = pshm_attr_set_flags(&managed, PSHM_MANAGED);
 	if (rc == 0)
 		rc = pshm_create(&shm, NULL, len, &managed);

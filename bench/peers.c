@@ -13,7 +13,7 @@
  * segment, named and anonymous (baseline: libpshm's default backend without
  * the page reservation, which no peer makes).  A second table, alloc: the
  * allocators inside shared memory, 1M allocations and frees of 16 B to
- * 4 KiB by 1, 2 and 8 processes at once (baseline: glibc's malloc, each
+ * 4 KiB, by 1 process and shared among 2 and 8 at once (baseline: glibc's malloc, each
  * process in its own memory).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -169,11 +169,11 @@ static void alloc_cases(int smoke)
 	                                        "ns per call", 1);
 	static const char *const procs[] = {"1", "2", "8"};
 	for (int p = 0; p < 3; p++) {
-		const char *args[] = {"alloc", procs[p], smoke ? "10000" : "1000000",
-		                      smoke ? "1" : "7", NULL};
-		char key[16], group[64];
+		char each[16], key[16], group[64];
+		snprintf(each, sizeof(each), "%d", (smoke ? 10000 : 1000000) / atoi(procs[p]));
+		const char *args[] = {"alloc", procs[p], each, smoke ? "1" : "5", NULL};
 		snprintf(key, sizeof(key), "alloc%s", procs[p]);
-		snprintf(group, sizeof(group), "%s process%s at once, 1M calls each", procs[p],
+		snprintf(group, sizeof(group), "%s process%s at once, 1M calls in all", procs[p],
 		         p == 0 ? "" : "es");
 		for (size_t i = 0; i < NPEERS; i++) {
 			if (!peers[i].heap)
@@ -190,7 +190,8 @@ static void alloc_cases(int smoke)
 	bench_table_finish(
 	    t, "Each process allocates blocks of 16 B to 4 KiB (as many of each power of two) into "
 	       "1,024 slots, or frees a slot's block, at random, writing each block's first byte; "
-	       "the time is the wall time of all processes from a common start, per call. The "
+	       "1M calls in all, shared among the processes; the time is the wall time of all "
+	       "processes from a common start, per call. The "
 	       "baseline is glibc's malloc in each process's private memory (nothing shared, no "
 	       "lock between processes). Every shared allocator runs in a 64 MiB segment: libpshm "
 	       "a PSHM_MANAGED one; Boost a managed_shared_memory; OSSP mm an mm_create pool; APR "

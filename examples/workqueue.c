@@ -145,7 +145,7 @@ static int report(pshm_t *shm)
         return 1;
     printf("%lu jobs taken, %lu bad; heap: %zu blocks in use (the queue), %zu bytes free"
            " of %zu\n", q->taken, q->bad, info.blocks, info.free, info.size);
-    return q->taken == PRODUCERS * JOBS_EACH && q->bad == 0 && info.blocks == 1 ? 0 : 1;
+    return q->taken == (unsigned long)PRODUCERS * JOBS_EACH && q->bad == 0 && info.blocks == 1 ? 0 : 1;
 }
 
 int main(void)

@@ -2,8 +2,8 @@
  * heap-bins.c - the allocator proper: free blocks on lists by size class
  * (two-level, as in TLSF: a power of two, then 8 steps within it), found
  * through two bitmaps in constant time; blocks split on allocation and
- * merged with their free neighbours on free.  The caller holds the heap's
- * lock.  Every change to the chain of heads is ordered as heap.h says, so
+ * merged with their free neighbours on free (small ones wait on the quick
+ * lists of heap-quick.c first).  The caller holds the heap's lock.  Every change to the chain of heads is ordered as heap.h says, so
  * that a process killed anywhere here leaves a chain a repair can walk.
  */
 #include "config.h"
@@ -179,76 +179,12 @@ static void carve(const struct pshm__heap_view *v, uint64_t off, uint64_t size, 
 	v->h->blocks++;
 }
 
-/* Take a block of exactly need bytes off its quick list: 0, 1 if the list
- * is empty, PSHM_ECORRUPT. */
-static int quick_take(const struct pshm__heap_view *v, uint64_t need, uint64_t *out)
-{
-	struct pshm__heap *h = v->h;
-	uint64_t off = h->quick[need / PSHM__HEAP_GRAIN];
-	if (off == 0)
-		return 1;
-	uint64_t head = pshm__block_offset_ok(v, off) ? pshm__head(v, off) : 0;
-	if ((head & ~PSHM__BLOCK_PREV_FREE) != (need | PSHM__BLOCK_USED | PSHM__BLOCK_QUICK) ||
-	    pshm__block_size(v, off, head) != need)
-		return PSHM_ECORRUPT;
-	pshm__set_inflight(v, off | PSHM__INFLIGHT_ALLOC);
-	h->quick[need / PSHM__HEAP_GRAIN] = *pshm__heap_word(v, off);
-	h->quick_count[need / PSHM__HEAP_GRAIN]--;
-	pshm__set_head(v, off, head & ~PSHM__BLOCK_QUICK);
-	h->in_use += need;
-	h->blocks++;
-	*out = off;
-	return 0;
-}
-
-/* Put the block in use at off (size bytes, head) on its quick list if it
- * has room: 0, or 1 if not. */
-static int quick_give(const struct pshm__heap_view *v, uint64_t off, uint64_t size, uint64_t head)
-{
-	struct pshm__heap *h = v->h;
-	if (size > PSHM__QUICK_MAX || h->quick_count[size / PSHM__HEAP_GRAIN] >= PSHM__QUICK_CAP)
-		return 1;
-	pshm__set_inflight(v, off | PSHM__INFLIGHT_FREE);
-	*pshm__heap_word(v, off) = h->quick[size / PSHM__HEAP_GRAIN];
-	h->quick[size / PSHM__HEAP_GRAIN] = off;
-	h->quick_count[size / PSHM__HEAP_GRAIN]++;
-	pshm__set_head(v, off, (head & ~PSHM__BLOCK_OBJECT) | PSHM__BLOCK_QUICK);
-	h->in_use -= size;
-	h->blocks--;
-	return 0;
-}
-
-/* Empty the quick lists into the free lists, merging their blocks: before
- * an allocation is refused for want of a large enough block. */
-int pshm__quick_flush(const struct pshm__heap_view *v)
-{
-	struct pshm__heap *h = v->h;
-	for (unsigned q = 0; q < PSHM__QUICK_LISTS; q++) {
-		while (h->quick[q] != 0) {
-			uint64_t off = h->quick[q];
-			uint64_t head = pshm__block_offset_ok(v, off) ? pshm__head(v, off) : 0;
-			if (!(head & PSHM__BLOCK_QUICK) || h->quick_count[q] == 0)
-				return PSHM_ECORRUPT;
-			h->quick[q] = *pshm__heap_word(v, off);
-			h->quick_count[q]--;
-			/* back in use for a moment, so that pshm__heap_give merges it */
-			pshm__set_head(v, off, head & ~PSHM__BLOCK_QUICK);
-			h->in_use += head & ~PSHM__BLOCK_FLAGS;
-			h->blocks++;
-			int rc = pshm__heap_give_merging(v, off, 0);
-			if (rc < 0)
-				return rc;
-		}
-	}
-	return 0;
-}
-
 int pshm__heap_take(const struct pshm__heap_view *v, uint64_t need, uint64_t align, uint64_t *out)
 {
 	uint64_t want = align > PSHM__HEAP_GRAIN ? need + align + PSHM__HEAP_GRAIN : need;
 	if (want > v->end - v->first)
 		return -ENOMEM;
-	int rc = want <= PSHM__QUICK_MAX ? quick_take(v, want, out) : 1;
+	int rc = want <= PSHM__QUICK_MAX ? pshm__quick_take(v, want, out) : 1;
 	if (rc <= 0)
 		return rc;
 	uint64_t off;
@@ -326,7 +262,7 @@ int pshm__heap_give(const struct pshm__heap_view *v, uint64_t off, uint64_t flag
 	uint64_t size = block_in_use(v, off, flags);
 	if (size == 0)
 		return -EINVAL;
-	if (quick_give(v, off, size, pshm__head(v, off)) == 0)
+	if (pshm__quick_give(v, off, size, pshm__head(v, off)) == 0)
 		return 0;
 	return pshm__heap_give_merging(v, off, flags);
 }

@@ -108,7 +108,7 @@ PSHM_EXTERN int pshm_object(pshm_t *shm, const char *name, size_t size,
 		return -EINVAL;
 	struct pshm__heap_view v;
 	int rc = pshm__heap_enter(shm, &v);
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	uint64_t hash = name_hash(name);
 	uint64_t *link;
@@ -131,7 +131,7 @@ PSHM_EXTERN int pshm_object_find(pshm_t *shm, const char *name, pshm_off_t *off,
 		return -EINVAL;
 	struct pshm__heap_view v;
 	int rc = pshm__heap_enter(shm, &v);
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	uint64_t *link;
 	rc = find_link(&v, name, name_hash(name), &link);
@@ -150,7 +150,7 @@ PSHM_EXTERN int pshm_object_remove(pshm_t *shm, const char *name)
 		return -EINVAL;
 	struct pshm__heap_view v;
 	int rc = pshm__heap_enter(shm, &v);
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	uint64_t *link;
 	rc = find_link(&v, name, name_hash(name), &link);
@@ -176,7 +176,7 @@ PSHM_EXTERN int pshm_object_list(pshm_t *shm,
 		return -EINVAL;
 	struct pshm__heap_view v;
 	int rc = pshm__heap_enter(shm, &v);
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	uint64_t steps = object_limit(&v);
 	for (unsigned b = 0; b < PSHM__HEAP_BUCKETS && rc == 0; b++) {

@@ -18,12 +18,12 @@
 
 int pshm__heap_enter(pshm_t *shm, struct pshm__heap_view *v)
 {
-	void *addr;
-	size_t size;
+	void *addr = NULL;
+	size_t size = 0;
 	int rc = pshm__usable_area(shm, &addr, &size);
 	if (rc == 0)
 		rc = pshm__heap_open(addr, size, v);
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	rc = pshm__mutex_lock(&v->h->lock);
 	int locked = rc == 0 || rc == PSHM_EOWNERDEAD;
@@ -57,7 +57,7 @@ static int allocate(pshm_t *shm, size_t size, uint64_t align, pshm_off_t *off)
 		return -ENOMEM;
 	struct pshm__heap_view v;
 	int rc = pshm__heap_enter(shm, &v);
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	uint64_t at;
 	rc = pshm__heap_take(&v, need, align, &at);
@@ -82,8 +82,8 @@ PSHM_EXTERN int pshm_free(pshm_t *shm, pshm_off_t off)
 {
 	struct pshm__heap_view v;
 	int rc = pshm__heap_enter(shm, &v);
-	if (rc < 0 || off == PSHM_OFF_NULL)
-		return rc < 0 ? rc : pshm__heap_leave(&v, 0);
+	if (rc != 0 || off == PSHM_OFF_NULL)
+		return rc != 0 ? rc : pshm__heap_leave(&v, 0);
 	return pshm__heap_leave(&v, pshm__heap_give(&v, off, 0));
 }
 
@@ -114,7 +114,7 @@ PSHM_EXTERN int pshm_realloc(pshm_t *shm, pshm_off_t *off, size_t size)
 		return -ENOMEM;
 	struct pshm__heap_view v;
 	int rc = pshm__heap_enter(shm, &v);
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	rc = pshm__heap_resize(&v, *off, need);
 	if (rc == -ENOMEM)
@@ -144,7 +144,7 @@ PSHM_EXTERN int pshm_heap_stat(pshm_t *shm, pshm_heap_info_t *info)
 		return -EINVAL;
 	struct pshm__heap_view v;
 	int rc = pshm__heap_enter(shm, &v);
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	/* What the quick lists hold is free: merged, it says how large a
 	 * block pshm_alloc can get. */
@@ -158,7 +158,7 @@ PSHM_EXTERN int pshm_heap_check(pshm_t *shm)
 {
 	struct pshm__heap_view v;
 	int rc = pshm__heap_enter(shm, &v);
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	return pshm__heap_leave(&v, pshm__heap_verify(&v));
 }

@@ -209,8 +209,19 @@ int pshm__heap_take(const struct pshm__heap_view *v, uint64_t need, uint64_t ali
  * -EINVAL if off is no block in use, PSHM_ECORRUPT.  Leaves inflight. */
 int pshm__heap_give(const struct pshm__heap_view *v, uint64_t off, uint64_t flags);
 
-/* Empty the quick lists into the free lists, merging their blocks: 0 or
- * PSHM_ECORRUPT. */
+/* heap-quick.c */
+
+/* Take a block of exactly need bytes off its quick list: 0, 1 if the list
+ * is empty, PSHM_ECORRUPT.  Leaves inflight saying so. */
+int pshm__quick_take(const struct pshm__heap_view *v, uint64_t need, uint64_t *out);
+
+/* Put the block in use at off (size bytes, head head) on its quick list if
+ * the list has room: 0 (inflight says so), or 1. */
+int pshm__quick_give(const struct pshm__heap_view *v, uint64_t off, uint64_t size, uint64_t head);
+
+/* Empty the quick lists into the free lists, merging their blocks (before
+ * an allocation is refused for want of a large enough block, and for
+ * pshm_heap_stat): 0 or PSHM_ECORRUPT. */
 int pshm__quick_flush(const struct pshm__heap_view *v);
 
 /* pshm__heap_give without the quick lists: merged with its neighbours. */
