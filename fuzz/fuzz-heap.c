@@ -52,12 +52,13 @@ static void overwrite(unsigned char *base, const uint8_t *data, size_t size)
 	}
 }
 
-/* The first block in use (not an object's) that the walk finds. */
+/* The first block in use (not an object's, nor one on a quick list) that
+ * the walk finds. */
 static int first_in_use(const struct pshm__heap_view *v, uint64_t off, uint64_t head,
                         uint64_t size, void *arg)
 {
 	(void)v, (void)size;
-	if ((head & (PSHM__BLOCK_USED | PSHM__BLOCK_OBJECT)) != PSHM__BLOCK_USED)
+	if ((head & (PSHM__BLOCK_USED | PSHM__BLOCK_OBJECT | PSHM__BLOCK_QUICK)) != PSHM__BLOCK_USED)
 		return 0;
 	*(uint64_t *)arg = off;
 	return 1;
