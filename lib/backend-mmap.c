@@ -226,6 +226,7 @@ const struct pshm__backend_ops pshm__backend_mmap = {
 	.probe = NULL,
 	.create_anon = mmap_create_anon,
 	.create_named = mmap_create_named,
+	.write_fields = pshm__fd_write_fields,
 	.publish = pshm__fd_publish,
 	.open_named = mmap_open_named,
 	.stat = mmap_stat,

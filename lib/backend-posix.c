@@ -312,6 +312,7 @@ const struct pshm__backend_ops pshm__backend_posix = {
 	.probe = posix_probe,
 	.create_anon = posix_create_anon,
 	.create_named = posix_create_named,
+	.write_fields = pshm__fd_write_fields,
 	.publish = pshm__fd_publish,
 	.open_named = posix_open_named,
 	.stat = posix_stat,

@@ -193,12 +193,17 @@ static int sysv_create_named(struct pshm__map *map, const char *name, size_t len
 
 /* SysV memory is charged when the segment is made: the header is written in
  * place, where nothing can fail. */
-static int sysv_publish(struct pshm__map *map, const struct pshm__header *hdr)
+static int sysv_write_fields(struct pshm__map *map, const struct pshm__header *hdr)
 {
-	struct pshm__header *mapped = map->addr;
-	memcpy((unsigned char *)mapped + PSHM__HEADER_FIELDS_START,
+	memcpy((unsigned char *)map->addr + PSHM__HEADER_FIELDS_START,
 	       (const unsigned char *)hdr + PSHM__HEADER_FIELDS_START,
 	       PSHM__HEADER_FIELDS_END - PSHM__HEADER_FIELDS_START);
+	return 0;
+}
+
+static int sysv_publish(struct pshm__map *map)
+{
+	struct pshm__header *mapped = map->addr;
 	atomic_store_explicit(&mapped->state, PSHM__STATE_READY, memory_order_release);
 	return 0;
 }
@@ -329,6 +334,7 @@ const struct pshm__backend_ops pshm__backend_sysv = {
 	.probe = sysv_probe,
 	.create_anon = sysv_create_anon,
 	.create_named = sysv_create_named,
+	.write_fields = sysv_write_fields,
 	.publish = sysv_publish,
 	.open_named = sysv_open_named,
 	.stat = sysv_stat,

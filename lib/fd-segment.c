@@ -100,15 +100,19 @@ int pshm__fd_init_named(int fd, mode_t mode, size_t len, unsigned how, struct ps
 	return rc;
 }
 
-int pshm__fd_publish(struct pshm__map *map, const struct pshm__header *hdr)
+int pshm__fd_write_fields(struct pshm__map *map, const struct pshm__header *hdr)
 {
 	const unsigned char *bytes = (const unsigned char *)hdr;
+	return pshm__pwrite_all(map->fd, bytes + PSHM__HEADER_FIELDS_START,
+	                        PSHM__HEADER_FIELDS_END - PSHM__HEADER_FIELDS_START,
+	                        (off_t)PSHM__HEADER_FIELDS_START);
+}
+
+int pshm__fd_publish(struct pshm__map *map)
+{
 	const uint32_t ready = PSHM__STATE_READY;
-	int rc = pshm__pwrite_all(map->fd, bytes + PSHM__HEADER_FIELDS_START,
-	                          PSHM__HEADER_FIELDS_END - PSHM__HEADER_FIELDS_START,
-	                          (off_t)PSHM__HEADER_FIELDS_START);
-	if (rc == 0) /* last, on its own: an attacher reads it before and after the rest */
-		rc = pshm__pwrite_all(map->fd, &ready, sizeof(ready), 0);
+	/* last, on its own: an attacher reads it before and after the rest */
+	int rc = pshm__pwrite_all(map->fd, &ready, sizeof(ready), 0);
 	if (rc == 0) {
 		close(map->fd);
 		map->fd = -1;

@@ -27,7 +27,8 @@ int pshm__fd_init_named(int fd, mode_t mode, size_t len, unsigned how, struct ps
 /* The publish slot: the header written through the file, not the mapping
  * (a page fault and its unmapping cost more than two pwrites); closes the
  * fd create_named left open. */
-int pshm__fd_publish(struct pshm__map *map, const struct pshm__header *hdr);
+int pshm__fd_write_fields(struct pshm__map *map, const struct pshm__header *hdr);
+int pshm__fd_publish(struct pshm__map *map);
 
 /* Size fd to len, allocate what reserve says and map it read-write.
  * -EFBIG over RLIMIT_FSIZE (where the kernel would raise SIGXFSZ). */

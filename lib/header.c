@@ -14,7 +14,7 @@
 #include "sync.h"
 
 void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
-                       pshm_backend_t backend)
+                       pshm_backend_t backend, uint32_t flags)
 {
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->creator_pidns = pshm__pid_namespace();
@@ -23,6 +23,7 @@ void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
 	hdr->magic = PSHM__MAGIC;
 	hdr->usable_size = size;
 	hdr->backend = (uint32_t)backend;
+	hdr->flags = flags;
 	if (name != NULL)
 		memcpy(hdr->name, name, strlen(name));
 }
@@ -74,7 +75,10 @@ static int half_written_name(const char field[PSHM_NAME_MAX + 2], const char *na
  * Whether head, copied from an object of len bytes whose state word is 0,
  * is what pshm_create leaves while it works: a size it makes (whole pages),
  * each field zero or what it writes there (copied while it writes), and
- * zeros where it writes none.  The lock's bytes are pthread's own.
+ * zeros where it writes none.  The lock's bytes are pthread's own.  A
+ * managed segment's creator makes the heap after every other field (flags
+ * PSHM__HEADER_MANAGED, and the magic, last of them written in order, are
+ * there): the usable bytes may then hold anything.
  */
 static int looks_half_made(const struct pshm__head *head, size_t len, const char *name,
                            pshm_backend_t backend)
@@ -88,7 +92,8 @@ static int looks_half_made(const struct pshm__head *head, size_t len, const char
 	if ((!zero_or(&hdr->version, &version, sizeof(version)) &&
 	     !zero_or(&hdr->version, &oldest, sizeof(oldest))) ||
 	    !zero_or(&hdr->magic, &magic, sizeof(magic)) ||
-	    !zero_or(&hdr->backend, &id, sizeof(id)) || hdr->reserved0 != 0)
+	    !zero_or(&hdr->backend, &id, sizeof(id)) ||
+	    (hdr->flags != 0 && hdr->flags != PSHM__HEADER_MANAGED))
 		return 0;
 	if (hdr->usable_size > len - PSHM__HEADER_SIZE || hdr->creator_pid < 0 ||
 	    hdr->creator_pid != (pid_t)hdr->creator_pid)
@@ -96,7 +101,10 @@ static int looks_half_made(const struct pshm__head *head, size_t len, const char
 	if (!half_written_name(hdr->name, name) || !all_zero(hdr->lock_guard, sizeof(hdr->lock_guard)))
 		return 0;
 	size_t after_lock = offsetof(struct pshm__header, lock) + sizeof(hdr->lock);
-	return all_zero(head->u.bytes + after_lock, head->have - after_lock);
+	int heap_in_making = hdr->flags == PSHM__HEADER_MANAGED && hdr->magic == PSHM__MAGIC &&
+	                     hdr->usable_size != 0;
+	size_t end = heap_in_making ? PSHM__HEADER_SIZE : head->have;
+	return all_zero(head->u.bytes + after_lock, end - after_lock);
 }
 
 int pshm__header_check(const struct pshm__head *head, size_t len, const char *name,

@@ -87,6 +87,11 @@ size_t pshm__mapping_length(size_t size, size_t page);
  * moment it exists; the creator stores READY last, with release order, after
  * every other field.  Any other value means somebody else's data.
  */
+/* header.flags */
+#define PSHM__HEADER_MANAGED 0x1u /* PSHM_MANAGED: the creator makes the heap in
+                                     the usable bytes after the other fields,
+                                     before READY */
+
 #define PSHM__STATE_CREATING 0u
 #define PSHM__STATE_READY 0x59444552u /* "REDY" */
 
@@ -97,7 +102,7 @@ struct pshm__header {
 	uint64_t usable_size; /* exact size asked for; the mapping is page-rounded */
 	int64_t creator_pid;
 	uint32_t backend;
-	uint32_t reserved0;
+	uint32_t flags; /* PSHM__HEADER_*; 0 in older segments */
 	char name[PSHM_NAME_MAX + 2]; /* NUL-padded; "" for anonymous segments */
 	uint64_t creator_pidns; /* the creator's PID namespace (0: not known),
 	                           so that its pid is judged only where it means
@@ -139,7 +144,7 @@ struct pshm__head {
  * backend's publish slot: every field but the state (CREATING) and the
  * lock (zero: made at its first use). */
 void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
-                       pshm_backend_t backend);
+                       pshm_backend_t backend, uint32_t flags);
 
 /* The bytes of a header that pshm__header_fill sets, after the state word:
  * [PSHM__HEADER_FIELDS_START, PSHM__HEADER_FIELDS_END). */
@@ -241,10 +246,13 @@ struct pshm__backend_ops {
 	int (*create_named)(struct pshm__map *map, const char *name, size_t len, mode_t mode,
 	                    unsigned how);
 
-	/* publish: write hdr (pshm__header_fill's) into the segment
-	 * create_named made, then its state READY, last (-ENOSPC from a full
-	 * file system, never SIGBUS). */
-	int (*publish)(struct pshm__map *map, const struct pshm__header *hdr);
+	/* write_fields: write hdr's fields (pshm__header_fill's) into the
+	 * segment create_named made, its state still CREATING; publish: then
+	 * its state READY, last.  Between them the creator may write the
+	 * usable bytes (PSHM__HEADER_MANAGED).  -ENOSPC from a full file
+	 * system, never SIGBUS. */
+	int (*write_fields)(struct pshm__map *map, const struct pshm__header *hdr);
+	int (*publish)(struct pshm__map *map);
 
 	/* open_named: map the whole existing segment name (-ENOENT) once
 	 * pshm__header_accept (flags: PSHM_RDONLY, PSHM_ANY_OWNER) takes it;
@@ -333,8 +341,16 @@ int pshm__timespec_before(const struct timespec *a, const struct timespec *b);
 /* Nanoseconds on CLOCK_MONOTONIC: for measuring spans within a process. */
 long long pshm__monotonic_ns(void);
 
+/* Whether deadline is a time a caller may give: not NULL, nanoseconds in
+ * [0, 1e9).  (One in the past is valid: it has passed.) */
+int pshm__deadline_is_valid(const struct timespec *deadline);
+
 /* The time ms milliseconds from now on clock, normalized. */
 struct timespec pshm__deadline_after(clockid_t clock, long ms);
+
+/* len bytes that no one can guess easily: from /dev/urandom, else the
+ * clock, the process id and a count, mixed.  For names, not for secrets. */
+void pshm__random_bytes(void *buf, size_t len);
 
 /* 0 if a file may grow to len bytes here, -EFBIG if RLIMIT_FSIZE forbids
  * it (the kernel would kill the process with SIGXFSZ). */

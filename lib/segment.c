@@ -52,6 +52,31 @@ static int prefault_hint(void *addr, size_t len, int writable)
 	return rc == -ENOTSUP ? 0 : rc;
 }
 
+/*
+ * Write a new segment's header and, for PSHM_MANAGED, make its heap, then
+ * say it is ready.  An anonymous segment's header stays zero: nobody looks
+ * it up by name, and its lock is made at its first use.  A named one's
+ * heap is made after the header's other fields and before READY, so that
+ * no attacher sees the segment without it, and one that looks meanwhile
+ * can tell the heap in the making (PSHM__HEADER_MANAGED) from somebody
+ * else's bytes.
+ */
+static int make_and_publish(const struct pshm__backend_ops *ops, struct pshm__map *map,
+                            const char *name, size_t size, unsigned managed)
+{
+	struct pshm__header hdr;
+	int rc = 0;
+	if (name != NULL) {
+		pshm__header_fill(&hdr, name, size, ops->id, managed ? PSHM__HEADER_MANAGED : 0);
+		rc = ops->write_fields(map, &hdr);
+	}
+	if (rc == 0 && managed)
+		rc = pshm__heap_format((char *)map->addr + PSHM__HEADER_SIZE, size);
+	if (rc == 0 && name != NULL)
+		rc = ops->publish(map);
+	return rc;
+}
+
 PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const pshm_attr_t *attr)
 {
 	struct pshm__settings set;
@@ -82,16 +107,8 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 		return rc;
 	if (set.flags & PSHM_PREFAULT)
 		rc = prefault_hint(map.addr, map.len, 1);
-	/* Before the segment is published: nobody sees it without its heap. */
-	if (rc == 0 && (set.flags & PSHM_MANAGED))
-		rc = pshm__heap_format((char *)map.addr + PSHM__HEADER_SIZE, size);
-	/* An anonymous segment's header stays zero: nobody looks it up by
-	 * name, and its lock is made at its first use. */
-	if (rc == 0 && name != NULL) {
-		struct pshm__header hdr;
-		pshm__header_fill(&hdr, name, size, set.ops->id);
-		rc = set.ops->publish(&map, &hdr);
-	}
+	if (rc == 0)
+		rc = make_and_publish(set.ops, &map, name, size, set.flags & PSHM_MANAGED);
 	map.usable = size;
 	if (rc == 0)
 		rc = new_handle(shm, set.ops, &map, name, 0);
@@ -128,8 +145,13 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 
 	struct pshm__map map = {.fd = -1, .addr = NULL, .ident = {.id = -1}};
 	long long deadline = pshm__monotonic_ns() + PSHM__READY_TIMEOUT_NS;
+	int looked_again = 0;
 	for (unsigned attempt = 0;; attempt++) {
 		rc = set.ops->open_named(&map, name, set.flags & (PSHM_RDONLY | PSHM_ANY_OWNER));
+		/* Foreign, once, may be a copy of a creator's first bytes taken
+		 * while it wrote them (its header, then a heap): look again. */
+		if (rc == PSHM_ENOTPSHM && !looked_again)
+			rc = -EAGAIN, looked_again = 1;
 		if (rc != -EAGAIN)
 			break;
 		if (pshm__monotonic_ns() > deadline)

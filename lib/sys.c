@@ -78,6 +78,11 @@ int pshm__file_size_allowed(size_t len)
 	return 0;
 }
 
+int pshm__deadline_is_valid(const struct timespec *deadline)
+{
+	return deadline != NULL && deadline->tv_nsec >= 0 && deadline->tv_nsec < 1000000000L;
+}
+
 struct timespec pshm__deadline_after(clockid_t clock, long ms)
 {
 	struct timespec ts;
@@ -136,4 +141,40 @@ long long pshm__monotonic_ns(void)
 int pshm__timespec_before(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* A 64-bit mix of x (splitmix64's finalizer). */
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	return x ^ (x >> 31);
+}
+
+void pshm__random_bytes(void *buf, size_t len)
+{
+	unsigned char *out = buf;
+	size_t got = 0;
+	int fd = pshm__openat(AT_FDCWD, "/dev/urandom", O_RDONLY, 0);
+	while (fd >= 0 && got < len) {
+		ssize_t n = read(fd, out + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
+	/* No /dev/urandom (a sandbox): the clock, the process and a count,
+	 * mixed; enough to make names unlikely to meet, which is all they need. */
+	static _Atomic uint64_t calls;
+	uint64_t state = mix((uint64_t)pshm__monotonic_ns() ^ ((uint64_t)getpid() << 32) ^
+	                     atomic_fetch_add(&calls, 1));
+	for (; got < len; got++) {
+		state = mix(state + UINT64_C(0x9e3779b97f4a7c15));
+		out[got] = (unsigned char)state;
+	}
 }

@@ -24,6 +24,7 @@
 #define HDR_MAGIC 8          /* uint64 */
 #define HDR_USABLE_SIZE 16   /* uint64 */
 #define HDR_CREATOR_PID 24   /* int64 */
+#define HDR_FLAGS 36         /* uint32: 1 PSHM_MANAGED, its heap made before READY */
 #define HDR_NAME 40          /* char[32] */
 #define HDR_CREATOR_PIDNS 72 /* uint64: 0 in segments of older libpshm */
 #define HDR_LOCK_GUARD 80    /* who makes the header lock at its first use: */

@@ -93,6 +93,21 @@ BACKEND_TEST(header, a_ready_flag_without_the_magic_is_not_a_segment)
 	expect_attach(backend, image, PSHM_ENOTPSHM);
 }
 
+/* A managed segment's creator makes its heap after the header's other
+ * fields and before READY: such an object is a creator at work, not a
+ * foreign one; the same bytes without the flag are somebody else's. */
+BACKEND_TEST(header, a_heap_in_the_making_is_a_creator_not_yet_done)
+{
+	unsigned char image[OBJECT_MAX];
+	real_image(backend, "x", image);
+	put32(image, HDR_STATE, 0);
+	memset(image + HDR_SIZE, 0x5a, 512);
+	put32(image, HDR_FLAGS, 1);
+	expect_attach(backend, image, PSHM_ENOTREADY);
+	put32(image, HDR_FLAGS, 0);
+	expect_attach(backend, image, PSHM_ENOTPSHM);
+}
+
 BACKEND_TEST(header, a_zeroed_object_is_a_creator_that_never_finished)
 {
 	unsigned char image[OBJECT_MAX] = {0};
