@@ -1,6 +1,6 @@
 /*
  * fuzz-input.c - libFuzzer harness for libpshm's input checks: names,
- * sizes and attribute objects, each against an independent statement of
+ * sizes, attribute objects and deadlines, each against an independent statement of
  * the rule (so a wrong answer is caught, not only a crash), and the public
  * calls fed the same bytes.  It links the library's sources to reach its
  * internal checks.  It creates no segment (the backends' one-time probes aside).
@@ -90,6 +90,29 @@ static void check_attr(const uint8_t *data, size_t size)
 		abort();
 }
 
+/* Deadlines: any timespec, against the rule (tv_nsec in [0, 1e9)), through
+ * the calls that take one, on a free mutex and a semaphore with a count of
+ * one, which must be had at once when the deadline is valid (past or not). */
+static void check_deadline(const uint8_t *data, size_t size)
+{
+	struct timespec deadline;
+	if (size < sizeof(deadline))
+		return;
+	memcpy(&deadline, data, sizeof(deadline));
+	int valid = deadline.tv_nsec >= 0 && deadline.tv_nsec < 1000000000L;
+	static pshm_mutex_t m;
+	static pshm_sem_t sem;
+	if (pshm_mutex_init(&m) != 0 || pshm_sem_init(&sem, 1) != 0)
+		abort();
+	int locked = pshm_mutex_lock_until(&m, &deadline);
+	int taken = pshm_sem_wait_until(&sem, &deadline);
+	if (locked != (valid ? 0 : -EINVAL) || taken != (valid ? 0 : -EINVAL))
+		abort();
+	if ((valid && pshm_mutex_unlock(&m) != 0) || pshm_mutex_destroy(&m) != 0 ||
+	    pshm_sem_destroy(&sem) != 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -98,12 +121,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const uint8_t *rest = data + 1;
 	size_t n = size - 1;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		check_name(rest, n);
 		break;
 	case 1:
 		check_size(rest, n);
+		break;
+	case 3:
+		check_deadline(rest, n);
 		break;
 	default:
 		check_attr(rest, n);

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -231,6 +232,34 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size,
  */
 PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *attr);
 
+/*
+ * pshm_open - attach the named segment if it exists, else create it (size
+ * bytes, attr as for pshm_create), atomically: when processes race, all get
+ * the same segment and exactly one creates it; none is handed a half-made
+ * one.  Returns 1 if this call created the segment, 0 if it attached one
+ * that existed, whatever its size (see pshm_size).  The flags of attr are
+ * pshm_create's (PSHM_MANAGED makes the heap before anyone attaches);
+ * PSHM_PREFAULT applies to either way.  Errors: those of pshm_create and
+ * pshm_attach; -EINVAL for PSHM_RDONLY or PSHM_ANY_OWNER; -EAGAIN if the
+ * name was removed and made again by others every time it was tried.
+ */
+PSHM_EXTERN int pshm_open(pshm_t **shm, const char *name, size_t size, const pshm_attr_t *attr);
+
+/* The longest prefix pshm_create_unique takes: room for '-' and 12
+ * random characters in PSHM_NAME_MAX. */
+#define PSHM_UNIQUE_PREFIX_MAX 17
+
+/*
+ * pshm_create_unique - pshm_create() under a new name nobody has: prefix
+ * (NULL: "pshm"), '-' and 12 random letters and digits, tried again with
+ * other random characters while the name is taken.  pshm_name(*shm) gives
+ * it, to pass to the processes that are to attach.  Errors: as
+ * pshm_create; -EINVAL for a prefix that is not a valid name or is longer
+ * than PSHM_UNIQUE_PREFIX_MAX; -EEXIST if 16 random names were all taken.
+ */
+PSHM_EXTERN int pshm_create_unique(pshm_t **shm, const char *prefix, size_t size,
+                                   const pshm_attr_t *attr);
+
 /* pshm_addr - start of the usable bytes (PSHM_ALIGNMENT-aligned); NULL if shm is NULL. */
 PSHM_EXTERN void *pshm_addr(const pshm_t *shm);
 
@@ -379,7 +408,9 @@ PSHM_EXTERN int pshm_remove_orphan(const char *name, const pshm_attr_t *attr);
  * process whose robust futex list the kernel refuses, as under qemu-user)
  * a waiter finds it itself within some 20 ms; see pshm_mutex(3).
  *
- * Timeouts are relative, in milliseconds from the call.
+ * Timeouts are relative, in milliseconds from the call; the *_until calls
+ * take an absolute deadline.  All are measured on CLOCK_MONOTONIC, so that
+ * setting the system's clock moves none of them.
  */
 
 /* Size of pshm_mutex_t and of pshm_cond_t, fixed for the ABI. */
@@ -420,14 +451,20 @@ PSHM_EXTERN int pshm_mutex_trylock(pshm_mutex_t *m);
 
 /*
  * pshm_mutex_timedlock - lock m, sleeping at most timeout_ms milliseconds
- * (relative to the call; measured on CLOCK_REALTIME where m is the
- * system's robust mutex, as POSIX's pthread_mutex_timedlock does, so that
- * setting the clock moves the deadline; on CLOCK_MONOTONIC where m finds a
- * dead holder itself: see pshm_mutex(3)).
- * As pshm_mutex_lock(), and -ETIMEDOUT when the time is up, -EINVAL if
- * timeout_ms is negative.
+ * (relative to the call, measured on CLOCK_MONOTONIC: setting the clock
+ * does not move it).  As pshm_mutex_lock(), and -ETIMEDOUT when the time
+ * is up, -EINVAL if timeout_ms is negative.
  */
 PSHM_EXTERN int pshm_mutex_timedlock(pshm_mutex_t *m, long timeout_ms);
+
+/*
+ * pshm_mutex_lock_until - pshm_mutex_timedlock() with an absolute deadline
+ * on CLOCK_MONOTONIC (clock_gettime(CLOCK_MONOTONIC, ...) plus the time
+ * allowed), for a caller that retries in a loop within one overall limit.
+ * A deadline in the past is -ETIMEDOUT at once if m is held.  -EINVAL if
+ * deadline is NULL or its tv_nsec is not in [0, 999999999].
+ */
+PSHM_EXTERN int pshm_mutex_lock_until(pshm_mutex_t *m, const struct timespec *deadline);
 
 /*
  * pshm_mutex_unlock - unlock m, which the calling thread holds.
@@ -481,6 +518,11 @@ PSHM_EXTERN int pshm_cond_wait(pshm_cond_t *c, pshm_mutex_t *m);
  */
 PSHM_EXTERN int pshm_cond_timedwait(pshm_cond_t *c, pshm_mutex_t *m, long timeout_ms);
 
+/* pshm_cond_wait_until - pshm_cond_timedwait() with an absolute deadline on
+ * CLOCK_MONOTONIC, as pshm_mutex_lock_until() takes. */
+PSHM_EXTERN int pshm_cond_wait_until(pshm_cond_t *c, pshm_mutex_t *m,
+                                     const struct timespec *deadline);
+
 /* pshm_cond_signal - wake at least one process or thread waiting on c, if any.
  * -EINVAL if c is NULL or not initialized. */
 PSHM_EXTERN int pshm_cond_signal(pshm_cond_t *c);
@@ -492,6 +534,54 @@ PSHM_EXTERN int pshm_cond_broadcast(pshm_cond_t *c);
 /* pshm_cond_destroy - end the life of c, on which nobody waits any more.
  * -EINVAL if c is NULL or not initialized. */
 PSHM_EXTERN int pshm_cond_destroy(pshm_cond_t *c);
+
+/* ------------------------------------------------------------------------ */
+/* Semaphores                                                                */
+
+/*
+ * A counting semaphore that lives in a segment, as a mutex does (8-byte
+ * aligned, initialized once by one process, used by all).  It has no owner:
+ * any process posts, any waits, and one that dies waiting or between a wait
+ * and its post leaves the count as it was.  Waiting sleeps on the count
+ * itself (a futex on Linux), after trying again for a moment.
+ */
+#define PSHM_SEM_SIZE 32
+#define PSHM_SEM_VALUE_MAX 0x7fffffffu
+
+typedef struct pshm_sem {
+	unsigned long long pshm_private[PSHM_SEM_SIZE / sizeof(unsigned long long)];
+} pshm_sem_t;
+
+/* pshm_sem_init - make the bytes at s a semaphore whose count is value.
+ * -EINVAL if s is NULL or value is over PSHM_SEM_VALUE_MAX. */
+PSHM_EXTERN int pshm_sem_init(pshm_sem_t *s, unsigned value);
+
+/* pshm_sem_post - add one to the count, waking a waiter if one sleeps.
+ * -EOVERFLOW at PSHM_SEM_VALUE_MAX; -EINVAL if s is NULL or not made. */
+PSHM_EXTERN int pshm_sem_post(pshm_sem_t *s);
+
+/* pshm_sem_wait - take one from the count, sleeping while it is zero.  A
+ * cancellation point.  -EINVAL if s is NULL or not made. */
+PSHM_EXTERN int pshm_sem_wait(pshm_sem_t *s);
+
+/* pshm_sem_trywait - take one if the count is not zero, else -EAGAIN. */
+PSHM_EXTERN int pshm_sem_trywait(pshm_sem_t *s);
+
+/* pshm_sem_timedwait - pshm_sem_wait() for at most timeout_ms
+ * milliseconds (CLOCK_MONOTONIC): -ETIMEDOUT; -EINVAL if it is negative. */
+PSHM_EXTERN int pshm_sem_timedwait(pshm_sem_t *s, long timeout_ms);
+
+/* pshm_sem_wait_until - pshm_sem_wait() until an absolute deadline on
+ * CLOCK_MONOTONIC, as pshm_mutex_lock_until() takes. */
+PSHM_EXTERN int pshm_sem_wait_until(pshm_sem_t *s, const struct timespec *deadline);
+
+/* pshm_sem_value - the count now (already stale when read, as any count
+ * others change).  -EINVAL if s or value is NULL, or s is not made. */
+PSHM_EXTERN int pshm_sem_value(pshm_sem_t *s, unsigned *value);
+
+/* pshm_sem_destroy - end the life of s, on which nobody waits any more.
+ * -EINVAL if s is NULL or not made. */
+PSHM_EXTERN int pshm_sem_destroy(pshm_sem_t *s);
 
 /*
  * The header lock: a robust mutex that every segment carries in its header,

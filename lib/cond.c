@@ -118,6 +118,14 @@ PSHM_EXTERN int pshm_cond_timedwait(pshm_cond_t *c, pshm_mutex_t *m, long timeou
 	return cond_wait_until(c, m, &deadline);
 }
 
+PSHM_EXTERN int pshm_cond_wait_until(pshm_cond_t *c, pshm_mutex_t *m,
+                                     const struct timespec *deadline)
+{
+	if (!pshm__deadline_is_valid(deadline))
+		return -EINVAL;
+	return cond_wait_until(c, m, deadline);
+}
+
 static int cond_wake(pshm_cond_t *c, int all)
 {
 	struct pshm__cond *cv = cond_of(c);

@@ -197,13 +197,10 @@ static int took_free_word(void *arg)
 	return seen == 0 && take(a->o, 0, a->me, 0, NULL) == 0;
 }
 
-static int owned_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
+static int owned_lock(void *lock, enum pshm__lock_how how, const struct timespec *deadline)
 {
 	struct owned *o = lock;
 	const struct me *me = know_me();
-	struct timespec deadline = {0, 0};
-	if (how == PSHM__LOCK_TIMED)
-		deadline = pshm__deadline_after(CLOCK_MONOTONIC, timeout_ms);
 	uint32_t keep = 0; /* once asleep, keep WAITERS: others may sleep too */
 	struct unrecorded unrecorded = {0, 0};
 	for (;;) {
@@ -220,7 +217,7 @@ static int owned_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
 		struct attempt a = {o, me};
 		if (keep == 0 && pshm__spin(took_free_word, &a, PSHM__SPIN_TRY))
 			return 0; /* the holder gave it back within a moment */
-		rc = nap(o, seen, how == PSHM__LOCK_TIMED ? &deadline : NULL);
+		rc = nap(o, seen, how == PSHM__LOCK_TIMED ? deadline : NULL);
 		if (rc != 0)
 			return rc;
 		keep = WAITERS;

@@ -4,6 +4,7 @@
  * error-checking pthread mutex, whose dead holder the kernel reports.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* glibc declares pthread_mutex_clocklock (POSIX 2024) only so */
 #include "config.h"
 
 #include <errno.h>
@@ -37,7 +38,30 @@ static int pthread_init(void *lock)
 	return err;
 }
 
-static int pthread_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
+/* A timed lock whose deadline the wall clock cannot move. */
+static int lock_until(pthread_mutex_t *lock, const struct timespec *deadline)
+{
+#if HAVE_PTHREAD_MUTEX_CLOCKLOCK
+	return pthread_mutex_clocklock(lock, CLOCK_MONOTONIC, deadline);
+#else
+	/* pthread_mutex_timedlock measures on CLOCK_REALTIME, which setting
+	 * the clock moves: tried instead, in naps of 1 ms (relative, so no
+	 * clock moves them), until the monotonic deadline. */
+	for (;;) {
+		int err = pthread_mutex_trylock(lock);
+		if (err != EBUSY)
+			return err;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!pshm__timespec_before(&now, deadline))
+			return ETIMEDOUT;
+		struct timespec nap = {0, 1000000L};
+		nanosleep(&nap, NULL);
+	}
+#endif
+}
+
+static int pthread_lock(void *lock, enum pshm__lock_how how, const struct timespec *deadline)
 {
 	if (how == PSHM__LOCK_WAIT)
 		return pthread_mutex_lock(lock);
@@ -47,8 +71,7 @@ static int pthread_lock(void *lock, enum pshm__lock_how how, long timeout_ms)
 		 * says EBUSY for any held mutex. */
 		return err == EDEADLK ? EBUSY : err;
 	}
-	struct timespec deadline = pshm__deadline_after(CLOCK_REALTIME, timeout_ms);
-	return pthread_mutex_timedlock(lock, &deadline);
+	return lock_until(lock, deadline);
 }
 
 static int pthread_unlock(void *lock)

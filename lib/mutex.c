@@ -164,7 +164,7 @@ int pshm__mutex_init_once(pshm_mutex_t *m, void *guard, int wait)
 		return 0;
 	/* EOWNERDEAD: who held the guard died before the magic said "made";
 	 * nobody has used the lock, which is made anew. */
-	int err = pshm__lock_owned.lock(guard, wait ? PSHM__LOCK_WAIT : PSHM__LOCK_TRY, 0);
+	int err = pshm__lock_owned.lock(guard, wait ? PSHM__LOCK_WAIT : PSHM__LOCK_TRY, NULL);
 	if (err != 0 && err != EOWNERDEAD)
 		return -err;
 	int rc = mutex_of(m) != NULL ? 0 : pshm_mutex_init(m);
@@ -172,12 +172,13 @@ int pshm__mutex_init_once(pshm_mutex_t *m, void *guard, int wait)
 	return rc;
 }
 
-/* Lock m as how says (timeout_ms for PSHM__LOCK_TIMED). */
-static int lock(pshm_mutex_t *m, enum pshm__lock_how how, long timeout_ms)
+/* Lock m as how says (until deadline, on CLOCK_MONOTONIC, for
+ * PSHM__LOCK_TIMED). */
+static int lock(pshm_mutex_t *m, enum pshm__lock_how how, const struct timespec *deadline)
 {
 	struct pshm__mutex *mx = mutex_of(m);
 	int rc = lock_refusal(mx);
-	return rc != 0 ? rc : lock_result(mx, kind_of(mx)->lock(mx->lock, how, timeout_ms));
+	return rc != 0 ? rc : lock_result(mx, kind_of(mx)->lock(mx->lock, how, deadline));
 }
 
 /*
@@ -219,7 +220,7 @@ int pshm__mutex_lock(pshm_mutex_t *m)
 {
 	struct pshm__mutex *mx = mutex_of(m);
 	if (!fast_kind(mx))
-		return lock(m, PSHM__LOCK_WAIT, 0);
+		return lock(m, PSHM__LOCK_WAIT, NULL);
 	int rc = lock_refusal(mx);
 	if (rc != 0)
 		return rc;
@@ -237,14 +238,22 @@ PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
 
 PSHM_EXTERN int pshm_mutex_trylock(pshm_mutex_t *m)
 {
-	return lock(m, PSHM__LOCK_TRY, 0);
+	return lock(m, PSHM__LOCK_TRY, NULL);
 }
 
 PSHM_EXTERN int pshm_mutex_timedlock(pshm_mutex_t *m, long timeout_ms)
 {
 	if (timeout_ms < 0 && lock_refusal(mutex_of(m)) == 0)
 		return -EINVAL;
-	return lock(m, PSHM__LOCK_TIMED, timeout_ms);
+	struct timespec deadline = pshm__deadline_after(CLOCK_MONOTONIC, timeout_ms);
+	return lock(m, PSHM__LOCK_TIMED, &deadline);
+}
+
+PSHM_EXTERN int pshm_mutex_lock_until(pshm_mutex_t *m, const struct timespec *deadline)
+{
+	if (!pshm__deadline_is_valid(deadline) && lock_refusal(mutex_of(m)) == 0)
+		return -EINVAL;
+	return lock(m, PSHM__LOCK_TIMED, deadline);
 }
 
 int pshm__mutex_unlock(pshm_mutex_t *m)

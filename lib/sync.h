@@ -17,7 +17,7 @@
 enum pshm__lock_how {
 	PSHM__LOCK_WAIT,  /* until it is had */
 	PSHM__LOCK_TRY,   /* EBUSY if it is held (by the caller too) */
-	PSHM__LOCK_TIMED, /* ETIMEDOUT after timeout_ms */
+	PSHM__LOCK_TIMED, /* ETIMEDOUT at deadline (CLOCK_MONOTONIC) */
 };
 
 /* A kind of lock: each call returns 0 or a positive errno, as pthread's do
@@ -25,7 +25,7 @@ enum pshm__lock_how {
  * unlock: EPERM when it does not; destroy: EBUSY while it is held). */
 struct pshm__lock_kind {
 	int (*init)(void *lock);
-	int (*lock)(void *lock, enum pshm__lock_how how, long timeout_ms);
+	int (*lock)(void *lock, enum pshm__lock_how how, const struct timespec *deadline);
 	int (*unlock)(void *lock);
 	int (*consistent)(void *lock);
 	int (*destroy)(void *lock);

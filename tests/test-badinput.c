@@ -463,6 +463,91 @@ static int heap_alloc_unmanaged(const struct ctx *c)
 	return rc;
 }
 
+static int lock_until_null_deadline(const struct ctx *c)
+{
+	(void)c;
+	pshm_mutex_t m;
+	cr_assert_eq(pshm_mutex_init(&m), 0);
+	return pshm_mutex_lock_until(&m, NULL);
+}
+
+static int lock_until_nanoseconds_over(const struct ctx *c)
+{
+	(void)c;
+	pshm_mutex_t m;
+	cr_assert_eq(pshm_mutex_init(&m), 0);
+	struct timespec bad = {0, 1000000000L};
+	return pshm_mutex_lock_until(&m, &bad);
+}
+
+static int cond_wait_until_negative_nanoseconds(const struct ctx *c)
+{
+	(void)c;
+	pshm_cond_t cv;
+	pshm_mutex_t m;
+	cr_assert_eq(pshm_cond_init(&cv), 0);
+	cr_assert_eq(pshm_mutex_init(&m), 0);
+	struct timespec bad = {0, -1};
+	return pshm_cond_wait_until(&cv, &m, &bad);
+}
+
+static int sem_init_null(const struct ctx *c) { (void)c; return pshm_sem_init(NULL, 1); }
+static int sem_init_over_max(const struct ctx *c)
+{
+	(void)c;
+	pshm_sem_t s;
+	return pshm_sem_init(&s, PSHM_SEM_VALUE_MAX + 1u);
+}
+static int sem_post_never_initialized(const struct ctx *c)
+{
+	(void)c;
+	pshm_sem_t s;
+	memset(&s, 0x3c, sizeof(s));
+	return pshm_sem_post(&s);
+}
+static int sem_timedwait_negative(const struct ctx *c)
+{
+	(void)c;
+	pshm_sem_t s;
+	cr_assert_eq(pshm_sem_init(&s, 0), 0);
+	return pshm_sem_timedwait(&s, -5);
+}
+static int sem_trywait_empty(const struct ctx *c)
+{
+	(void)c;
+	pshm_sem_t s;
+	cr_assert_eq(pshm_sem_init(&s, 0), 0);
+	return pshm_sem_trywait(&s);
+}
+
+static int open_null_handle(const struct ctx *c) { return pshm_open(NULL, c->name, 64, &c->attr); }
+static int open_size_0(const struct ctx *c)
+{
+	pshm_t *shm;
+	return pshm_open(&shm, c->name, 0, &c->attr);
+}
+static int open_flag_rdonly(const struct ctx *c)
+{
+	pshm_attr_t attr = with_flags(c, PSHM_RDONLY);
+	pshm_t *shm;
+	return pshm_open(&shm, c->name, 64, &attr);
+}
+static int open_name_dotdot(const struct ctx *c)
+{
+	pshm_t *shm;
+	return pshm_open(&shm, "..", 64, &c->attr);
+}
+static int unique_prefix_slash(const struct ctx *c)
+{
+	pshm_t *shm;
+	return pshm_create_unique(&shm, "a/b", 64, &c->attr);
+}
+static int unique_prefix_too_long(const struct ctx *c)
+{
+	pshm_t *shm;
+	return pshm_create_unique(&shm, "abcdefghijklmnopqr", 64, &c->attr);
+}
+
 static const struct bad_case {
 	const char *what;
 	int (*call)(const struct ctx *c);
@@ -542,6 +627,20 @@ static const struct bad_case {
     CASE(heap_stat_null, -EINVAL),
     CASE(heap_check_null_handle, -EINVAL),
     CASE(heap_alloc_unmanaged, PSHM_ENOHEAP),
+    CASE(lock_until_null_deadline, -EINVAL),
+    CASE(lock_until_nanoseconds_over, -EINVAL),
+    CASE(cond_wait_until_negative_nanoseconds, -EINVAL),
+    CASE(sem_init_null, -EINVAL),
+    CASE(sem_init_over_max, -EINVAL),
+    CASE(sem_post_never_initialized, -EINVAL),
+    CASE(sem_timedwait_negative, -EINVAL),
+    CASE(sem_trywait_empty, -EAGAIN),
+    CASE(open_null_handle, -EINVAL),
+    CASE(open_size_0, -EINVAL),
+    CASE(open_flag_rdonly, -EINVAL),
+    CASE(open_name_dotdot, -EINVAL),
+    CASE(unique_prefix_slash, -EINVAL),
+    CASE(unique_prefix_too_long, -EINVAL),
 #undef CASE
 };
 

@@ -97,6 +97,7 @@ const char *cr_plain_current(void);
 #define cr_expect_eq(a, b, ...) CR_PLAIN_CHECK(0, (a) == (b), #a " == " #b, __VA_ARGS__)
 #define cr_expect_neq(a, b, ...) CR_PLAIN_CHECK(0, (a) != (b), #a " != " #b, __VA_ARGS__)
 #define cr_expect_gt(a, b, ...) CR_PLAIN_CHECK(0, (a) > (b), #a " > " #b, __VA_ARGS__)
+#define cr_expect_lt(a, b, ...) CR_PLAIN_CHECK(0, (a) < (b), #a " < " #b, __VA_ARGS__)
 #define cr_expect_geq(a, b, ...) CR_PLAIN_CHECK(0, (a) >= (b), #a " >= " #b, __VA_ARGS__)
 #define cr_expect_leq(a, b, ...) CR_PLAIN_CHECK(0, (a) <= (b), #a " <= " #b, __VA_ARGS__)
 #define cr_expect_str_eq(a, b, ...) \
