@@ -117,15 +117,22 @@ static int attach_key(const char *name, unsigned flags, struct pshm__map *map, i
 }
 
 /* What holds name's key: 0 (name's segment, ready, half-made or of another
- * format version; its id in *id) or the code for somebody else's. */
+ * format version; its id in *id) or the code for somebody else's, which a
+ * creator at work may seem for a moment (PSHM__FOREIGN_RECHECK_NS). */
 static int identify(const char *name, int *id)
 {
-	struct pshm__map map;
-	memset(&map, 0, sizeof(map));
-	int rc = attach_key(name, PSHM_RDONLY | PSHM_ANY_OWNER, &map, id);
-	if (rc == 0)
-		shmdt(map.addr);
-	return rc == -EAGAIN || rc == PSHM_EVERSION ? 0 : rc;
+	long long until = pshm__monotonic_ns() + PSHM__FOREIGN_RECHECK_NS;
+	for (;;) {
+		struct pshm__map map;
+		memset(&map, 0, sizeof(map));
+		int rc = attach_key(name, PSHM_RDONLY | PSHM_ANY_OWNER, &map, id);
+		if (rc == 0)
+			shmdt(map.addr);
+		if (rc != PSHM_ENOTPSHM || pshm__monotonic_ns() >= until)
+			return rc == -EAGAIN || rc == PSHM_EVERSION ? 0 : rc;
+		struct timespec nap = {0, 1000000L};
+		nanosleep(&nap, NULL);
+	}
 }
 
 /* shmget's EINVAL on creation means a size over SHMMAX (or under SHMMIN). */

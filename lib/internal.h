@@ -151,6 +151,12 @@ void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
 #define PSHM__HEADER_FIELDS_START sizeof(uint32_t)
 #define PSHM__HEADER_FIELDS_END offsetof(struct pshm__header, lock_guard)
 
+/* How long a judgement of "foreign" is looked at again: a copy of a
+ * creator's first bytes taken while it wrote them (its header's fields,
+ * then a heap) is not what they say a moment later; what is still
+ * foreign then is somebody else's. */
+#define PSHM__FOREIGN_RECHECK_NS (100LL * 1000LL * 1000LL)
+
 /* Make the header lock of the segment whose header is mapped at hdr, if
  * nobody has yet: any process may, once.  While another is making it:
  * wait, or (wait 0) -EBUSY. */

@@ -145,13 +145,16 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 
 	struct pshm__map map = {.fd = -1, .addr = NULL, .ident = {.id = -1}};
 	long long deadline = pshm__monotonic_ns() + PSHM__READY_TIMEOUT_NS;
-	int looked_again = 0;
+	long long foreign_until = 0;
 	for (unsigned attempt = 0;; attempt++) {
 		rc = set.ops->open_named(&map, name, set.flags & (PSHM_RDONLY | PSHM_ANY_OWNER));
-		/* Foreign, once, may be a copy of a creator's first bytes taken
-		 * while it wrote them (its header, then a heap): look again. */
-		if (rc == PSHM_ENOTPSHM && !looked_again)
-			rc = -EAGAIN, looked_again = 1;
+		/* Foreign may be a copy of a creator's first bytes taken while it
+		 * wrote them (its header, then a heap): so for a moment, look
+		 * again.  What is still foreign then is somebody else's. */
+		if (rc == PSHM_ENOTPSHM && foreign_until == 0)
+			foreign_until = pshm__monotonic_ns() + PSHM__FOREIGN_RECHECK_NS;
+		if (rc == PSHM_ENOTPSHM && pshm__monotonic_ns() < foreign_until)
+			rc = -EAGAIN;
 		if (rc != -EAGAIN)
 			break;
 		if (pshm__monotonic_ns() > deadline)
