@@ -223,7 +223,8 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size,
  * has not finished; never hands back a half-made segment.
  *
  * Whatever else is under the name (another program's object, or a FIFO,
- * socket, directory or symbolic link another user planted) is PSHM_ENOTPSHM:
+ * socket, directory or symbolic link another user planted) is PSHM_ENOTPSHM,
+ * after a tenth of a second of looking again (a creator may be writing):
  * it is opened without blocking and its header read, not mapped, first.
  *
  * Errors: -EINVAL (shm or name NULL, bad name, bad attr), -ENOTSUP, -ENOENT
