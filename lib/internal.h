@@ -151,11 +151,12 @@ void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
 #define PSHM__HEADER_FIELDS_START sizeof(uint32_t)
 #define PSHM__HEADER_FIELDS_END offsetof(struct pshm__header, lock_guard)
 
-/* How long a judgement of "foreign" is looked at again: a copy of a
- * creator's first bytes taken while it wrote them (its header's fields,
- * then a heap) is not what they say a moment later; what is still
- * foreign then is somebody else's. */
-#define PSHM__FOREIGN_RECHECK_NS (100LL * 1000LL * 1000LL)
+/* Whether a PSHM_ENOTPSHM judgement deserves another look: for a tenth of
+ * a second from the first (*until 0: none yet), since a copy of a creator's
+ * first bytes taken while it wrote them (its header's fields, then a heap)
+ * is not what they say a moment later; what is still foreign then is
+ * somebody else's. */
+int pshm__look_again(long long *until);
 
 /* Make the header lock of the segment whose header is mapped at hdr, if
  * nobody has yet: any process may, once.  While another is making it:
@@ -305,61 +306,6 @@ int pshm__count_mappers(dev_t dev, ino_t ino);
  * (or it cannot be told). */
 uint64_t pshm__pid_namespace(void);
 
-/* ------------------------------------------------------------------------ */
-/* System-call helpers (sys.c): below everything else                        */
-
-/* The system page size (sysconf, read once). */
-size_t pshm__page_size(void);
-
-/* The size of the huge pages PSHM_HUGEPAGES asks for, or 0 where the
- * system has none that libpshm knows how to ask for (read once). */
-size_t pshm__huge_page_size(void);
-
-/* Negated errno for the last failed call; never 0 (-EIO if errno was 0 or
- * out of range).
- * Inline, so that every caller (and its analysis) sees it is negative. */
-static inline int pshm__neg_errno(void)
-{
-	int err = errno;
-	return err > 0 && err < 4096 ? -err : -EIO;
-}
-
-/* openat(2) retried on EINTR, always O_CLOEXEC; the fd or a negative code.
- * dirfd AT_FDCWD for a path. */
-int pshm__openat(int dirfd, const char *path, int flags, mode_t mode);
-
-/* Read up to len bytes at offset 0 of fd, retrying EINTR and short reads:
- * the count read (less at end of file), or a negative code. */
-ssize_t pshm__pread_head(int fd, void *buf, size_t len);
-
-/* Write len bytes at offset of fd, retrying EINTR and short writes: 0, or
- * a negative code (-ENOSPC from a full file system). */
-int pshm__pwrite_all(int fd, const void *buf, size_t len, off_t offset);
-
-/* Allocate the first length bytes of the file open on fd, a new one of that
- * size: 0, -ENOSPC (or EDQUOT, EFBIG), or the code of a file that cannot be
- * allocated this way (-EOPNOTSUPP, -EINVAL, -ENODEV, -ESPIPE...). */
-int pshm__allocate_file(int fd, off_t length);
-
-/* Whether a is earlier than b. */
-int pshm__timespec_before(const struct timespec *a, const struct timespec *b);
-
-/* Nanoseconds on CLOCK_MONOTONIC: for measuring spans within a process. */
-long long pshm__monotonic_ns(void);
-
-/* Whether deadline is a time a caller may give: not NULL, nanoseconds in
- * [0, 1e9).  (One in the past is valid: it has passed.) */
-int pshm__deadline_is_valid(const struct timespec *deadline);
-
-/* The time ms milliseconds from now on clock, normalized. */
-struct timespec pshm__deadline_after(clockid_t clock, long ms);
-
-/* len bytes that no one can guess easily: from /dev/urandom, else the
- * clock, the process id and a count, mixed.  For names, not for secrets. */
-void pshm__random_bytes(void *buf, size_t len);
-
-/* 0 if a file may grow to len bytes here, -EFBIG if RLIMIT_FSIZE forbids
- * it (the kernel would kill the process with SIGXFSZ). */
-int pshm__file_size_allowed(size_t len);
+#include "sys.h" /* the system-call helpers, below everything else */
 
 #endif /* PSHM_INTERNAL_H */
