@@ -118,19 +118,18 @@ static int attach_key(const char *name, unsigned flags, struct pshm__map *map, i
 
 /* What holds name's key: 0 (name's segment, ready, half-made or of another
  * format version; its id in *id) or the code for somebody else's, which a
- * creator at work may seem for a moment (PSHM__FOREIGN_RECHECK_NS). */
+ * creator at work may seem for a moment (pshm__look_again). */
 static int identify(const char *name, int *id)
 {
-	long long until = pshm__monotonic_ns() + PSHM__FOREIGN_RECHECK_NS;
+	const struct timespec nap = {0, 1000000L};
+	long long until = 0;
 	for (;;) {
-		struct pshm__map map;
-		memset(&map, 0, sizeof(map));
+		struct pshm__map map = {.addr = NULL};
 		int rc = attach_key(name, PSHM_RDONLY | PSHM_ANY_OWNER, &map, id);
 		if (rc == 0)
 			shmdt(map.addr);
-		if (rc != PSHM_ENOTPSHM || pshm__monotonic_ns() >= until)
+		if (rc != PSHM_ENOTPSHM || !pshm__look_again(&until))
 			return rc == -EAGAIN || rc == PSHM_EVERSION ? 0 : rc;
-		struct timespec nap = {0, 1000000L};
 		nanosleep(&nap, NULL);
 	}
 }

@@ -131,6 +131,14 @@ int pshm__header_check(const struct pshm__head *head, size_t len, const char *na
 	return 0;
 }
 
+int pshm__look_again(long long *until)
+{
+	long long now = pshm__monotonic_ns();
+	if (*until == 0)
+		*until = now + 100LL * 1000 * 1000;
+	return now < *until;
+}
+
 int pshm__header_accept(const struct pshm__head *head, size_t len, uid_t owner,
                         const char *name, pshm_backend_t backend, unsigned flags)
 {

@@ -148,12 +148,7 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 	long long foreign_until = 0;
 	for (unsigned attempt = 0;; attempt++) {
 		rc = set.ops->open_named(&map, name, set.flags & (PSHM_RDONLY | PSHM_ANY_OWNER));
-		/* Foreign may be a copy of a creator's first bytes taken while it
-		 * wrote them (its header, then a heap): so for a moment, look
-		 * again.  What is still foreign then is somebody else's. */
-		if (rc == PSHM_ENOTPSHM && foreign_until == 0)
-			foreign_until = pshm__monotonic_ns() + PSHM__FOREIGN_RECHECK_NS;
-		if (rc == PSHM_ENOTPSHM && pshm__monotonic_ns() < foreign_until)
+		if (rc == PSHM_ENOTPSHM && pshm__look_again(&foreign_until))
 			rc = -EAGAIN;
 		if (rc != -EAGAIN)
 			break;
