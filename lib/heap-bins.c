@@ -161,19 +161,28 @@ static void split_front(const struct pshm__heap_view *v, uint64_t off, uint64_t 
 	pshm__bin_insert(v, off, front);
 }
 
+/* Of size bytes at off, about to be a block in use, keep need: the rest,
+ * if it makes a block, becomes a free one after it (written inside the
+ * old block, so the chain does not see it yet); else the block after no
+ * longer follows a free one.  The size the block in use will have. */
+static uint64_t keep(const struct pshm__heap_view *v, uint64_t off, uint64_t size, uint64_t need)
+{
+	if (size - need < PSHM__HEAP_MIN_BLOCK) {
+		uint64_t next = off + size;
+		pshm__set_head(v, next, pshm__head(v, next) & ~PSHM__BLOCK_PREV_FREE);
+		return size;
+	}
+	pshm__set_head(v, off + need, size - need);
+	pshm__bin_insert(v, off + need, size - need);
+	return need;
+}
+
 /* Mark the free block at off (size bytes, off its list) in use with need
  * bytes, the rest becoming a free block after it. */
 static void carve(const struct pshm__heap_view *v, uint64_t off, uint64_t size, uint64_t need)
 {
 	uint64_t prev_free = pshm__head(v, off) & PSHM__BLOCK_PREV_FREE;
-	if (size - need >= PSHM__HEAP_MIN_BLOCK) {
-		pshm__set_head(v, off + need, size - need);
-		pshm__bin_insert(v, off + need, size - need);
-		size = need;
-	} else {
-		uint64_t next = off + size;
-		pshm__set_head(v, next, pshm__head(v, next) & ~PSHM__BLOCK_PREV_FREE);
-	}
+	size = keep(v, off, size, need);
 	pshm__set_head(v, off, size | PSHM__BLOCK_USED | prev_free);
 	v->h->in_use += size;
 	v->h->blocks++;
@@ -325,15 +334,7 @@ static int grow(const struct pshm__heap_view *v, uint64_t off, uint64_t size, ui
 	if (rc < 0)
 		return rc;
 	uint64_t flags = pshm__head(v, off) & PSHM__BLOCK_FLAGS;
-	uint64_t total = size + next_size;
-	if (total - need >= PSHM__HEAP_MIN_BLOCK) {
-		pshm__set_head(v, off + need, total - need);
-		pshm__bin_insert(v, off + need, total - need);
-		total = need;
-	} else {
-		uint64_t after = off + total;
-		pshm__set_head(v, after, pshm__head(v, after) & ~PSHM__BLOCK_PREV_FREE);
-	}
+	uint64_t total = keep(v, off, size + next_size, need);
 	pshm__set_head(v, off, total | flags);
 	v->h->in_use += total - size;
 	return 0;
