@@ -125,46 +125,50 @@ PSHM_EXTERN int pshm_object(pshm_t *shm, const char *name, size_t size,
 	return pshm__heap_leave(&v, rc);
 }
 
-PSHM_EXTERN int pshm_object_find(pshm_t *shm, const char *name, pshm_off_t *off, size_t *size)
+/* Open shm's heap, locked, at the entry called name: 0 with *link leading
+ * to it (the caller leaves the heap), or the code (the heap left). */
+static int enter_at(pshm_t *shm, const char *name, struct pshm__heap_view *v, uint64_t **link)
 {
 	if (!name_is_valid(name))
 		return -EINVAL;
-	struct pshm__heap_view v;
-	int rc = pshm__heap_enter(shm, &v);
+	int rc = pshm__heap_enter(shm, v);
 	if (rc != 0)
 		return rc;
-	uint64_t *link;
-	rc = find_link(&v, name, name_hash(name), &link);
-	if (rc == 0 && *link == 0)
+	rc = find_link(v, name, name_hash(name), link);
+	if (rc == 0 && **link == 0)
 		rc = -ENOENT;
-	if (rc == 0 && off != NULL)
+	if (rc != 0)
+		pshm__heap_leave(v, rc);
+	return rc;
+}
+
+PSHM_EXTERN int pshm_object_find(pshm_t *shm, const char *name, pshm_off_t *off, size_t *size)
+{
+	struct pshm__heap_view v;
+	uint64_t *link;
+	int rc = enter_at(shm, name, &v, &link);
+	if (rc != 0)
+		return rc;
+	if (off != NULL)
 		*off = *link + ENTRY_BYTES;
-	if (rc == 0 && size != NULL)
+	if (size != NULL)
 		*size = (size_t)pshm__entry(&v, *link)->size;
-	return pshm__heap_leave(&v, rc);
+	return pshm__heap_leave(&v, 0);
 }
 
 PSHM_EXTERN int pshm_object_remove(pshm_t *shm, const char *name)
 {
-	if (!name_is_valid(name))
-		return -EINVAL;
 	struct pshm__heap_view v;
-	int rc = pshm__heap_enter(shm, &v);
+	uint64_t *link;
+	int rc = enter_at(shm, name, &v, &link);
 	if (rc != 0)
 		return rc;
-	uint64_t *link;
-	rc = find_link(&v, name, name_hash(name), &link);
-	if (rc == 0 && *link == 0)
-		rc = -ENOENT;
-	if (rc == 0) {
-		uint64_t off = *link;
-		/* Unlinked, it is gone; the sweep frees it if we die before. */
-		atomic_store_explicit((_Atomic uint64_t *)link, pshm__entry(&v, off)->next,
-		                      memory_order_release);
-		v.h->objects--;
-		rc = pshm__heap_give(&v, off, PSHM__BLOCK_OBJECT);
-	}
-	return pshm__heap_leave(&v, rc);
+	uint64_t off = *link;
+	/* Unlinked, it is gone; the sweep frees it if we die before. */
+	atomic_store_explicit((_Atomic uint64_t *)link, pshm__entry(&v, off)->next,
+	                      memory_order_release);
+	v.h->objects--;
+	return pshm__heap_leave(&v, pshm__heap_give(&v, off, PSHM__BLOCK_OBJECT));
 }
 
 PSHM_EXTERN int pshm_object_list(pshm_t *shm,
