@@ -84,7 +84,11 @@ enum {
 	PSHM_EOWNER = -1008,  /* the segment belongs to another user (see PSHM_ANY_OWNER) */
 	PSHM_EUNSAFE = -1009, /* the mmap backend's directory is unsafe: others may write
 	                         in it without the sticky bit, or another user owns it */
-	PSHM_ENOHEAP = -1010  /* the segment has no heap: it was not created PSHM_MANAGED */
+	PSHM_ENOHEAP = -1010, /* the segment has no heap: it was not created PSHM_MANAGED */
+	PSHM_ENODESC = -1011, /* the segment has no file descriptor: SysV, or an
+	                         anonymous segment of the mmap backend */
+	PSHM_EUNSEALED = -1012 /* PSHM_SEALED: the descriptor is not sealed against
+	                          shrinking, so its sender could make it shrink */
 };
 
 /*
@@ -147,6 +151,14 @@ PSHM_EXTERN const char *pshm_strerror(int err);
                               writes its block heads anywhere in the
                               segment, so its memory must be reserved), nor
                               for pshm_attach: -EINVAL. */
+#define PSHM_SEALED 0x40u /* pshm_attach_fd, pshm_recv: take only a descriptor
+                             sealed against shrinking (a memfd that
+                             pshm_export_fd sealed), else PSHM_EUNSEALED: a
+                             sender that keeps another descriptor of the
+                             segment can then never make this process die
+                             of SIGBUS by shrinking it.  Without it, a named
+                             segment's descriptor is taken as pshm_attach
+                             takes its name.  Not valid elsewhere: -EINVAL. */
 
 /*
  * Segment attributes.  Caller-allocated (on the stack is fine); initialize
@@ -316,6 +328,91 @@ PSHM_EXTERN int pshm_destroy(pshm_t *shm);
  * PSHM_ECOLLISION or PSHM_ENOTPSHM when the key holds another segment.
  */
 PSHM_EXTERN int pshm_remove(const char *name, const pshm_attr_t *attr);
+
+/* ------------------------------------------------------------------------ */
+/* Descriptors: handing a segment to another process                        */
+
+/* pshm_export_fd, pshm_send: also seal an anonymous segment against growing. */
+#define PSHM_SEAL_GROW 0x1u
+
+/*
+ * pshm_export_fd - a new file descriptor (close-on-exec: clear FD_CLOEXEC
+ * to pass it across exec) of the segment's object, which the caller closes;
+ * another process gives it to pshm_attach_fd.  POSIX segments and named
+ * mmap segments have one.  An anonymous POSIX segment (a memfd) is first
+ * labelled with a header, and sealed against shrinking (and growing too
+ * with PSHM_SEAL_GROW) where the system has seals (Linux, FreeBSD), so that
+ * no receiver can be made to die of SIGBUS.  flags: 0 or PSHM_SEAL_GROW.
+ * Errors: -EINVAL, PSHM_ENODESC (SysV: see pshm_sysv_id; an anonymous
+ * mmap segment: create it with the POSIX backend to hand it over),
+ * -EMFILE.
+ */
+PSHM_EXTERN int pshm_export_fd(pshm_t *shm, unsigned flags);
+
+/*
+ * pshm_attach_fd - attach the segment that fd (from pshm_export_fd, here or
+ * in another process; inherited across exec, or received) describes, once
+ * its header is checked against the object's real size; the caller keeps
+ * fd.  attr: its flags PSHM_RDONLY, PSHM_ANY_OWNER, PSHM_PREFAULT and
+ * PSHM_SEALED; its backend is not used: the segment's header says which.
+ * pshm_name gives a named segment's name and pshm_destroy removes it (only
+ * if the name still holds this segment).  Errors: -EINVAL, -EBADF,
+ * PSHM_ENOTPSHM (not a regular file, or not a libpshm segment),
+ * PSHM_ENOTREADY (made, not finished), PSHM_EUNSEALED, PSHM_EOWNER,
+ * PSHM_EVERSION, PSHM_ECORRUPT, -EACCES (a read-only fd without
+ * PSHM_RDONLY), -ENOTSUP (made by a backend this build lacks), -ENOMEM.
+ */
+PSHM_EXTERN int pshm_attach_fd(pshm_t **shm, int fd, const pshm_attr_t *attr);
+
+/*
+ * pshm_send - send the segment over the connected Unix socket sock (one
+ * descriptor, SCM_RIGHTS, with a one-line message), as pshm_export_fd with
+ * flags would make it; never SIGPIPE.  pshm_recv - receive one so sent and
+ * attach it (attr as pshm_attach_fd's); a descriptor received with anything
+ * else is closed.  Both block as sock does and retry EINTR.  Errors: those
+ * of pshm_export_fd and pshm_attach_fd, of sendmsg and recvmsg (-EAGAIN on
+ * a non-blocking socket with nothing to read, -EPIPE), -ECONNRESET (the
+ * peer closed the connection), -EBADMSG (a message that is not pshm_send's,
+ * or that carried no descriptor).
+ */
+PSHM_EXTERN int pshm_send(int sock, pshm_t *shm, unsigned flags);
+PSHM_EXTERN int pshm_recv(int sock, pshm_t **shm, const pshm_attr_t *attr);
+
+/*
+ * pshm_sysv_id - a SysV segment's identifier, as ipcs(1) shows it, which a
+ * process of a user its mode lets in may shmat(2); -EINVAL if shm is NULL,
+ * PSHM_ENODESC for the other backends.
+ */
+PSHM_EXTERN int pshm_sysv_id(const pshm_t *shm);
+
+/* ------------------------------------------------------------------------ */
+/* Sizes that change                                                         */
+
+/*
+ * pshm_resize - make a named POSIX or mmap segment size usable bytes (its
+ * first min(old, new) bytes kept, new ones zero) and remap this handle.
+ * The memory is reserved as pshm_create reserves it (flags 0; -ENOSPC from
+ * a full file system, never a later SIGBUS), or not (PSHM_NORESERVE).  The
+ * size is recorded in the segment's header: other processes keep their
+ * mapping (and pshm_size) until they call pshm_remap.  Pointers into the
+ * segment do not survive either call: pshm_addr may change (use offsets).
+ * Shrink only when no process uses the bytes cut off: one that touches
+ * them before its pshm_remap gets SIGBUS.  Errors: -EINVAL (size 0, too
+ * big), -EACCES (attached PSHM_RDONLY), -ENOTSUP (SysV and anonymous
+ * segments, whose size is fixed; PSHM_MANAGED ones, whose heap has its
+ * size), -ENOSPC, -EFBIG, -ENOMEM; on failure the segment and the
+ * mapping are as they were.
+ */
+PSHM_EXTERN int pshm_resize(pshm_t *shm, size_t size, unsigned flags);
+
+/*
+ * pshm_remap - map the size the segment's header records now, after
+ * another process's pshm_resize: 1 if pshm_size (and maybe pshm_addr)
+ * changed, 0 if not (segments whose size is fixed: always 0).  Errors:
+ * -EINVAL, PSHM_ECORRUPT (a header that contradicts the file), -ENOMEM;
+ * on failure the mapping is as it was.
+ */
+PSHM_EXTERN int pshm_remap(pshm_t *shm);
 
 /* ------------------------------------------------------------------------ */
 /* Inspecting and cleaning up                                                */

@@ -152,10 +152,11 @@ static int mmap_open_named(struct pshm__map *map, const char *name, unsigned fla
 		close(p.dirfd);
 		return pshm__fd_open_error(fd);
 	}
-	rc = pshm__fd_open_existing(fd, name, PSHM_BACKEND_MMAP, flags, map);
-	close(fd);
-	if (rc == 0)
-		rc = remember_dir(&p, map);
+	rc = pshm__fd_open_existing(fd, name, PSHM_BACKEND_MMAP, flags, map); /* keeps fd */
+	if (rc < 0)
+		close(fd);
+	else
+		rc = remember_dir(&p, map); /* on failure: unmapped, fd closed */
 	close(p.dirfd);
 	return rc;
 }
@@ -231,6 +232,10 @@ const struct pshm__backend_ops pshm__backend_mmap = {
 	.open_named = mmap_open_named,
 	.stat = mmap_stat,
 	.list = mmap_list,
+	.open_fd = pshm__fd_open_fd,
+	.export_fd = pshm__fd_export,
+	.resize = pshm__fd_resize,
+	.remap = pshm__fd_remap,
 	.unmap = pshm__fd_unmap,
 	.unlink = mmap_unlink,
 };

@@ -124,7 +124,7 @@ static int open_unnamed(int *in_tmpfs)
 {
 	*in_tmpfs = 0;
 #if HAVE_MEMFD_CREATE
-	int fd = memfd_create("pshm", MFD_CLOEXEC);
+	int fd = memfd_create("pshm", MFD_CLOEXEC | MFD_ALLOW_SEALING); /* pshm_export_fd's */
 	if (fd >= 0)
 		return fd;
 	if (errno != ENOSYS)
@@ -138,7 +138,9 @@ static int open_unnamed(int *in_tmpfs)
 static int open_unnamed_huge(void)
 {
 #if HAVE_MEMFD_CREATE && HAVE_DECL_MFD_HUGETLB
-	int fd = memfd_create("pshm", MFD_CLOEXEC | MFD_HUGETLB);
+	int fd = memfd_create("pshm", MFD_CLOEXEC | MFD_HUGETLB | MFD_ALLOW_SEALING);
+	if (fd < 0 && errno == EINVAL) /* before Linux 4.16: no seals on huge pages */
+		fd = memfd_create("pshm", MFD_CLOEXEC | MFD_HUGETLB);
 	if (fd >= 0)
 		return fd;
 	return errno == ENOSYS || errno == EINVAL ? -ENOTSUP : pshm__neg_errno();
@@ -159,7 +161,10 @@ static int posix_create_anon(struct pshm__map *map, size_t len, unsigned how)
 	 * Nobody can open it by name, so its mode does not matter either. */
 	enum pshm__reserve what = in_tmpfs ? pshm__reserve_for(how) : PSHM__RESERVE_NOTHING;
 	int rc = pshm__fd_init_map(fd, len, what, map);
-	close(fd);
+	if (rc == 0)
+		map->fd = fd; /* kept: pshm_export_fd */
+	else
+		close(fd);
 	return rc;
 }
 
@@ -185,7 +190,8 @@ static int posix_open_named(struct pshm__map *map, const char *name, unsigned fl
 	if (fd < 0)
 		return pshm__fd_open_error(fd);
 	int rc = pshm__fd_open_existing(fd, name, PSHM_BACKEND_POSIX, flags, map);
-	close(fd);
+	if (rc < 0)
+		close(fd);
 	return rc;
 }
 
@@ -317,6 +323,10 @@ const struct pshm__backend_ops pshm__backend_posix = {
 	.open_named = posix_open_named,
 	.stat = posix_stat,
 	.list = posix_list,
+	.open_fd = pshm__fd_open_fd,
+	.export_fd = pshm__fd_export,
+	.resize = pshm__fd_resize,
+	.remap = pshm__fd_remap,
 	.unmap = pshm__fd_unmap,
 	.unlink = posix_unlink,
 };

@@ -57,6 +57,23 @@ int pshm__usable_backend(pshm_backend_t b, const struct pshm__backend_ops **out)
 	return known == 1 ? 0 : -ENOTSUP;
 }
 
+int pshm__fd_backend(pshm_backend_t made_by, const struct pshm__backend_ops **out)
+{
+	for (unsigned b = 0; made_by == PSHM_BACKEND_DEFAULT && b < PSHM_BACKEND_MAX; b++)
+		if (backends[b] != NULL && backends[b]->open_fd != NULL)
+			made_by = (pshm_backend_t)b;
+	if (made_by == PSHM_BACKEND_DEFAULT)
+		return -ENOTSUP;
+	if (!pshm__is_backend_value(made_by))
+		return PSHM_ENOTPSHM;
+	if (backends[made_by] == NULL)
+		return -ENOTSUP;
+	if (backends[made_by]->open_fd == NULL)
+		return PSHM_ENOTPSHM;
+	*out = backends[made_by];
+	return 0;
+}
+
 PSHM_EXTERN pshm_backend_t pshm_default_backend(void)
 {
 	return (pshm_backend_t)PSHM_DEFAULT_BACKEND_ID;

@@ -32,6 +32,10 @@
 	XX(-EBUSY, "Resource busy")                                                       \
 	XX(-EAGAIN, "Resource temporarily unavailable")                                   \
 	XX(-EINTR, "Interrupted by a signal")                                             \
+	XX(-EBADF, "Not an open file descriptor")                                         \
+	XX(-EPIPE, "The peer closed the socket")                                          \
+	XX(-ECONNRESET, "The peer closed the connection")                                 \
+	XX(-EBADMSG, "The message carried no segment")                                    \
 	XX(-ENOTDIR, "The segment directory is missing or not one")                      \
 	XX(-EISDIR, "The segment's path is a directory")                                  \
 	XX(-EIO, "Input/output error")                                                    \
@@ -46,7 +50,9 @@
 	XX(PSHM_ENOTRECOVERABLE, "The mutex is unusable: its owner died and it was not made consistent") \
 	XX(PSHM_EOWNER, "The segment belongs to another user")                          \
 	XX(PSHM_EUNSAFE, "The segment directory is writable by others without the sticky bit, or owned by another user") \
-	XX(PSHM_ENOHEAP, "The segment has no heap: it was not created PSHM_MANAGED")
+	XX(PSHM_ENOHEAP, "The segment has no heap: it was not created PSHM_MANAGED") \
+	XX(PSHM_ENODESC, "The segment has no file descriptor (SysV, or anonymous mmap)") \
+	XX(PSHM_EUNSEALED, "The descriptor is not sealed against shrinking")
 
 PSHM_EXTERN const char *pshm_strerror(int err)
 {

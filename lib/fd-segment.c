@@ -29,12 +29,9 @@ static int map_fd(int fd, size_t len, int rdonly, struct pshm__map *map)
 	return 0;
 }
 
-/* Allocate length bytes of fd.  A file system that cannot (EOPNOTSUPP, or
- * EINVAL/ENODEV from some) keeps the ftruncate size and the risk of a later
- * SIGBUS. */
-static int reserve_blocks(int fd, off_t length)
+int pshm__fd_reserve(int fd, off_t from, off_t length)
 {
-	int rc = pshm__allocate_file(fd, length);
+	int rc = pshm__allocate_file(fd, from, length);
 	switch (rc) {
 	case -EOPNOTSUPP:
 	case -EINVAL:
@@ -78,7 +75,7 @@ int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct psh
 	if (rc < 0)
 		return pshm__neg_errno();
 	if (reserve == PSHM__RESERVE_ALL) {
-		rc = reserve_blocks(fd, length);
+		rc = pshm__fd_reserve(fd, 0, length);
 		if (rc < 0)
 			return rc;
 	}
@@ -112,12 +109,7 @@ int pshm__fd_publish(struct pshm__map *map)
 {
 	const uint32_t ready = PSHM__STATE_READY;
 	/* last, on its own: an attacher reads it before and after the rest */
-	int rc = pshm__pwrite_all(map->fd, &ready, sizeof(ready), 0);
-	if (rc == 0) {
-		close(map->fd);
-		map->fd = -1;
-	}
-	return rc;
+	return pshm__pwrite_all(map->fd, &ready, sizeof(ready), 0);
 }
 
 /* The state word of the file open on fd, read on its own. */
@@ -129,14 +121,13 @@ static int read_state(int fd, uint32_t *state)
 }
 
 /*
- * Copy the first bytes of the regular file fd (of len bytes) into head.
  * The copy is no snapshot: a creator may publish its segment, and write in
  * it, while it is read.  The state word read before and after tells: the
  * same both times, the copy is of one state (a ready header read after it
  * was ready, or a half-made one read before it was); else -EAGAIN, as when
  * the file shrank meanwhile.
  */
-static int copy_head(int fd, size_t len, struct pshm__head *head)
+int pshm__fd_read_head(int fd, size_t len, struct pshm__head *head)
 {
 	memset(head, 0, sizeof(*head));
 	size_t want = len < PSHM__HEAD_BYTES ? len : PSHM__HEAD_BYTES;
@@ -152,8 +143,9 @@ static int copy_head(int fd, size_t len, struct pshm__head *head)
 	return head->have == want && before == after ? 0 : -EAGAIN;
 }
 
-int pshm__fd_open_existing(int fd, const char *name, pshm_backend_t backend, unsigned flags,
-                           struct pshm__map *map)
+/* pshm__fd_open_existing, leaving the head it judged in head. */
+static int open_checked(int fd, const char *name, pshm_backend_t backend, unsigned flags,
+                        struct pshm__map *map, struct pshm__head *head)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -161,18 +153,48 @@ int pshm__fd_open_existing(int fd, const char *name, pshm_backend_t backend, uns
 	if (!S_ISREG(st.st_mode))
 		return PSHM_ENOTPSHM; /* a FIFO, a device...: never read or mapped */
 	size_t len = (uintmax_t)st.st_size > (uintmax_t)SIZE_MAX ? SIZE_MAX : (size_t)st.st_size;
-	struct pshm__head head;
-	int rc = copy_head(fd, len, &head);
+	int rc = pshm__fd_read_head(fd, len, head);
 	if (rc == 0)
-		rc = pshm__header_accept(&head, len, st.st_uid, name, backend, flags);
+		rc = pshm__header_accept(head, len, st.st_uid, name, backend, flags);
 	if (rc < 0)
 		return rc;
 	if ((uintmax_t)st.st_size > (uintmax_t)PTRDIFF_MAX)
 		return -EOVERFLOW;
 	map->owner = st.st_uid;
-	map->usable = (size_t)head.u.hdr.usable_size;
+	map->usable = (size_t)head->u.hdr.usable_size;
+	map->made_by = (pshm_backend_t)head->u.hdr.backend;
 	map->ident = ident_of(&st);
-	return map_fd(fd, len, (flags & PSHM_RDONLY) != 0, map);
+	rc = map_fd(fd, len, (flags & PSHM_RDONLY) != 0, map);
+	if (rc == 0)
+		map->fd = fd;
+	return rc;
+}
+
+int pshm__fd_open_existing(int fd, const char *name, pshm_backend_t backend, unsigned flags,
+                           struct pshm__map *map)
+{
+	struct pshm__head head;
+	return open_checked(fd, name, backend, flags, map, &head);
+}
+
+int pshm__fd_open_fd(struct pshm__map *map, int fd, unsigned flags, char name[PSHM_NAME_MAX + 1])
+{
+	struct pshm__head head;
+	int rc = open_checked(fd, NULL, PSHM_BACKEND_DEFAULT, flags, map, &head);
+	if (rc == 0)
+		memcpy(name, head.u.hdr.name, PSHM_NAME_MAX + 1); /* checked: NUL-terminated */
+	return rc;
+}
+
+int pshm__fd_export(const struct pshm__map *map, unsigned seals)
+{
+	if (map->fd < 0)
+		return PSHM_ENODESC;
+	int rc = seals != 0 ? pshm__seal(map->fd, seals) : 0;
+	if (rc < 0 && rc != -ENOTSUP)
+		return rc; /* what cannot be sealed goes unsealed: PSHM_SEALED tells */
+	int fd = fcntl(map->fd, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? pshm__neg_errno() : fd;
 }
 
 void pshm__fd_describe(const struct stat *st, struct pshm__object *obj)
@@ -197,7 +219,7 @@ int pshm__fd_stat(int fd, struct pshm__object *obj)
 	obj->regular = 1;
 	int rc = -EAGAIN;
 	for (int attempt = 0; rc == -EAGAIN && attempt < 3; attempt++)
-		rc = copy_head(fd, obj->len, &obj->head);
+		rc = pshm__fd_read_head(fd, obj->len, &obj->head);
 	if (rc == -EAGAIN)
 		rc = 0; /* still changing: judged on what was there */
 	if (rc == 0)

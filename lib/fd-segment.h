@@ -19,14 +19,19 @@ enum pshm__reserve {
  * (PSHM__MAKE_*) says. */
 enum pshm__reserve pshm__reserve_for(unsigned how);
 
+/* Allocate bytes [from, length) of fd as pshm__allocate_file does; a file
+ * system that cannot (EOPNOTSUPP, or EINVAL/ENODEV from some) keeps the
+ * ftruncate size and the risk of a later SIGBUS: 0. */
+int pshm__fd_reserve(int fd, off_t from, off_t length);
+
 /* Set fd's mode exactly (the umask trimmed what open() got), then
  * pshm__fd_init_map with what how says to reserve; map keeps fd for
  * publish. */
 int pshm__fd_init_named(int fd, mode_t mode, size_t len, unsigned how, struct pshm__map *map);
 
-/* The publish slot: the header written through the file, not the mapping
- * (a page fault and its unmapping cost more than two pwrites); closes the
- * fd create_named left open. */
+/* The write_fields and publish slots: the header written through the
+ * file, not the mapping (a page fault and its unmapping cost more than two
+ * pwrites). */
 int pshm__fd_write_fields(struct pshm__map *map, const struct pshm__header *hdr);
 int pshm__fd_publish(struct pshm__map *map);
 
@@ -34,9 +39,26 @@ int pshm__fd_publish(struct pshm__map *map);
  * -EFBIG over RLIMIT_FSIZE (where the kernel would raise SIGXFSZ). */
 int pshm__fd_init_map(int fd, size_t len, enum pshm__reserve reserve, struct pshm__map *map);
 
-/* The open_named slot for name's object open on fd (rdonly as flags say). */
+/* The open_named slot for name's object open on fd (rdonly as flags say;
+ * NULL: any name), which map keeps on success. */
 int pshm__fd_open_existing(int fd, const char *name, pshm_backend_t backend, unsigned flags,
                            struct pshm__map *map);
+
+/* The open_fd slot: open_named's for the object open on fd, with any
+ * name (the header's, in name) and any backend (map->made_by). */
+int pshm__fd_open_fd(struct pshm__map *map, int fd, unsigned flags, char name[PSHM_NAME_MAX + 1]);
+
+/* The export_fd slot: a duplicate of map's fd, sealed as seals say where
+ * the object takes seals (a memfd); PSHM_ENODESC without one. */
+int pshm__fd_export(const struct pshm__map *map, unsigned seals);
+
+/* Copy the first bytes of the regular file fd (of len bytes) into head:
+ * 0, or -EAGAIN if its state changed meanwhile, or it shrank. */
+int pshm__fd_read_head(int fd, size_t len, struct pshm__head *head);
+
+/* The resize and remap slots (fd-resize.c). */
+int pshm__fd_resize(struct pshm__map *map, size_t usable, size_t len, unsigned how);
+int pshm__fd_remap(struct pshm__map *map, int rdonly);
 
 /* The stat slot for an object open on fd (non-blocking). */
 int pshm__fd_stat(int fd, struct pshm__object *obj);
@@ -61,7 +83,7 @@ int pshm__fd_open_error(int rc);
 int pshm__list_dir(int dirfd, const char *prefix, int (*fn)(const char *name, void *arg),
                    void *arg);
 
-/* munmap map, and close its fd if create_named left one (the unmap slot). */
+/* munmap map and close its fd (the unmap slot). */
 int pshm__fd_unmap(struct pshm__map *map);
 
 #endif /* PSHM_FD_SEGMENT_H */

@@ -29,6 +29,25 @@ void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
 }
 
 /*
+ * Nobody writes an anonymous segment's header when it is made (its lock
+ * is made at its first use): a receiver of its descriptor checks one.  Racing
+ * labellers write the same bytes (no creator: pid 0, unknown namespace),
+ * each before its READY, so the header a receiver reads is whole.
+ */
+void pshm__header_label(struct pshm__header *hdr, size_t size, pshm_backend_t backend)
+{
+	if (atomic_load_explicit(&hdr->state, memory_order_acquire) == PSHM__STATE_READY)
+		return;
+	struct pshm__header fields;
+	pshm__header_fill(&fields, NULL, size, backend, 0);
+	fields.creator_pid = 0;
+	fields.creator_pidns = 0;
+	memcpy((char *)hdr + PSHM__HEADER_FIELDS_START, (const char *)&fields + PSHM__HEADER_FIELDS_START,
+	       PSHM__HEADER_FIELDS_END - PSHM__HEADER_FIELDS_START);
+	atomic_store_explicit(&hdr->state, PSHM__STATE_READY, memory_order_release);
+}
+
+/*
  * A segment's header lock is made by the first pshm_lock (or trylock,
  * unlock, consistent) of any process, not by pshm_create: writing it would
  * cost an anonymous segment the page fault of its header page, which

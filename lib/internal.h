@@ -42,7 +42,7 @@ int pshm__usable_backend(pshm_backend_t b, const struct pshm__backend_ops **out)
 #define PSHM__ATTR_MAGIC 0x70736861u /* "pshA": pshm_attr_init ran */
 #define PSHM__KNOWN_FLAGS \
 	(PSHM_RDONLY | PSHM_NORESERVE | PSHM_ANY_OWNER | PSHM_PREFAULT | PSHM_HUGEPAGES | \
-	 PSHM_MANAGED)
+	 PSHM_MANAGED | PSHM_SEALED)
 
 /* What a call's attributes say, checked again in case the caller wrote the
  * private fields. */
@@ -113,12 +113,17 @@ struct pshm__header {
 	 * one process make it */
 	_Alignas(8) unsigned char lock_guard[48];
 	pshm_mutex_t lock;
+	/* pshm_resize's lock, of mutex-owned.c's kind (free when zero): one
+	 * resize at a time, so that the size recorded above and the file's
+	 * always agree (zero in older segments: free) */
+	_Alignas(8) unsigned char resize_lock[48];
 };
 
 _Static_assert(sizeof(struct pshm__header) <= PSHM__HEADER_SIZE, "header too big");
 _Static_assert(offsetof(struct pshm__header, creator_pidns) == 72, "the pid namespace moved");
 _Static_assert(offsetof(struct pshm__header, lock) == 128, "the header lock moved");
 _Static_assert(offsetof(struct pshm__header, lock_guard) == 80, "the lock guard moved");
+_Static_assert(offsetof(struct pshm__header, resize_lock) == 192, "the resize lock moved");
 _Static_assert(PSHM__HEADER_SIZE % PSHM_ALIGNMENT == 0, "data area misaligned");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the ready flag must be lock-free across processes");
 
@@ -145,6 +150,12 @@ struct pshm__head {
  * lock (zero: made at its first use). */
 void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
                        pshm_backend_t backend, uint32_t flags);
+
+/* Label the anonymous segment whose header is mapped at hdr (size usable
+ * bytes, made by backend), as pshm_export_fd does before a descriptor of
+ * it leaves: the fields pshm__header_fill sets, then READY; nothing if it
+ * is READY already. */
+void pshm__header_label(struct pshm__header *hdr, size_t size, pshm_backend_t backend);
 
 /* The bytes of a header that pshm__header_fill sets, after the state word:
  * [PSHM__HEADER_FIELDS_START, PSHM__HEADER_FIELDS_END). */
@@ -204,13 +215,14 @@ struct pshm__ident {
 
 /* A mapped segment as a backend sees it. */
 struct pshm__map {
-	int fd;        /* the object's fd from create_named until publish (fd
-	                  backends), else -1 */
+	int fd;        /* the object's fd while it is mapped (fd backends: for
+	                  pshm_export_fd and pshm_resize), else -1 */
 	void *addr;    /* start of the mapping, where the header is */
 	size_t len;    /* length of the mapping */
 	uid_t owner;   /* the kernel object's owner (set by open_named) */
 	size_t usable; /* usable bytes, from the header checked by open_named
 	                  (the mapping is not read: its file may shrink) */
+	pshm_backend_t made_by; /* the backend its header names (open_fd) */
 	struct pshm__ident ident;
 };
 
@@ -277,6 +289,22 @@ struct pshm__backend_ops {
 	/* unmap: undo a create/open mapping in this process. */
 	int (*unmap)(struct pshm__map *map);
 
+	/* open_fd: what open_named does for the object open on fd (map keeps
+	 * it), with any name (the header's into name) and whichever backend
+	 * made it (map->made_by); -EAGAIN if it looks half-made.  export_fd: a new descriptor
+	 * (O_CLOEXEC) of map's object, with seals (PSHM__SEAL_*) added first;
+	 * PSHM_ENODESC for a mapping that has none.  NULL: no descriptors. */
+	int (*open_fd)(struct pshm__map *map, int fd, unsigned flags, char name[PSHM_NAME_MAX + 1]);
+	int (*export_fd)(const struct pshm__map *map, unsigned seals);
+
+	/* resize: with the header's resize lock held, make map's named
+	 * segment usable bytes in a file of len (how: PSHM__MAKE_RESERVE),
+	 * recorded in its header so that no reader sees more usable bytes
+	 * than the file holds, and map all of it.  remap: map the size the
+	 * header records now (rdonly: read-only).  NULL: fixed sizes. */
+	int (*resize)(struct pshm__map *map, size_t usable, size_t len, unsigned how);
+	int (*remap)(struct pshm__map *map, int rdonly);
+
 	/* unlink: remove name so no later open finds it.  only NULL
 	 * (pshm_remove): whatever segment is there; else only the object only
 	 * identifies (pshm_destroy, pshm_remove_orphan), -ENOENT if the name
@@ -290,6 +318,15 @@ struct pshm__backend_ops {
 #define PSHM__MAKE_HUGE 0x2u    /* back it with huge pages (len is a multiple
                                    of pshm__huge_page_size()); -ENOTSUP where
                                    the backend cannot */
+
+/* Seals export_fd adds where the object takes them (a memfd). */
+#define PSHM__SEAL_SHRINK 0x1u
+#define PSHM__SEAL_GROW 0x2u
+
+/* The ops of made_by if its segments have descriptors (DEFAULT: of any
+ * backend built here whose have): 0, -ENOTSUP (not built here) or
+ * PSHM_ENOTPSHM (no descriptors: a header that says so is not ours). */
+int pshm__fd_backend(pshm_backend_t made_by, const struct pshm__backend_ops **out);
 
 extern const struct pshm__backend_ops pshm__backend_sysv;
 extern const struct pshm__backend_ops pshm__backend_posix;

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "handle.h"
 #include "heap.h"
-#include "internal.h"
 
 /* How long pshm_attach waits for a creator to finish its segment. */
 #define PSHM__READY_TIMEOUT_NS (1000L * 1000L * 1000L)
@@ -21,16 +21,8 @@
 #define PSHM__CREATE_FLAGS (PSHM_NORESERVE | PSHM_PREFAULT | PSHM_HUGEPAGES | PSHM_MANAGED)
 #define PSHM__ATTACH_FLAGS (PSHM_RDONLY | PSHM_ANY_OWNER | PSHM_PREFAULT)
 
-struct pshm {
-	const struct pshm__backend_ops *ops;
-	struct pshm__map map;
-	size_t size;                   /* usable bytes */
-	int rdonly;                    /* attached PSHM_RDONLY: the header lock is off limits */
-	char name[PSHM_NAME_MAX + 1];  /* "" for anonymous */
-};
-
-static int new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
-                      const struct pshm__map *map, const char *name, int rdonly)
+int pshm__new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
+                     const struct pshm__map *map, const char *name, int rdonly)
 {
 	pshm_t *shm = calloc(1, sizeof(*shm));
 	if (shm == NULL)
@@ -45,8 +37,7 @@ static int new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
 	return 0;
 }
 
-/* PSHM_PREFAULT: populate the mapping where the kernel can, else nothing. */
-static int prefault_hint(void *addr, size_t len, int writable)
+int pshm__prefault_hint(void *addr, size_t len, int writable)
 {
 	int rc = pshm__populate(addr, len, writable);
 	return rc == -ENOTSUP ? 0 : rc;
@@ -106,12 +97,12 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 	if (rc < 0)
 		return rc;
 	if (set.flags & PSHM_PREFAULT)
-		rc = prefault_hint(map.addr, map.len, 1);
+		rc = pshm__prefault_hint(map.addr, map.len, 1);
 	if (rc == 0)
 		rc = make_and_publish(set.ops, &map, name, size, set.flags & PSHM_MANAGED);
 	map.usable = size;
 	if (rc == 0)
-		rc = new_handle(shm, set.ops, &map, name, 0);
+		rc = pshm__new_handle(shm, set.ops, &map, name, 0);
 	if (rc < 0) {
 		if (name != NULL)
 			set.ops->unlink(name, &map.ident);
@@ -160,9 +151,9 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 		return rc;
 	int rdonly = (set.flags & PSHM_RDONLY) != 0;
 	if (set.flags & PSHM_PREFAULT)
-		rc = prefault_hint(map.addr, map.len, !rdonly);
+		rc = pshm__prefault_hint(map.addr, map.len, !rdonly);
 	if (rc == 0)
-		rc = new_handle(shm, set.ops, &map, name, rdonly);
+		rc = pshm__new_handle(shm, set.ops, &map, name, rdonly);
 	if (rc < 0)
 		set.ops->unmap(&map);
 	return rc;

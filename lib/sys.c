@@ -97,11 +97,11 @@ struct timespec pshm__deadline_after(clockid_t clock, long ms)
 }
 
 #if HAVE_POSIX_FALLOCATE
-int pshm__allocate_file(int fd, off_t length)
+int pshm__allocate_file(int fd, off_t from, off_t length)
 {
 	int err; /* posix_fallocate returns its error, errno untouched */
 	do
-		err = posix_fallocate(fd, 0, length);
+		err = posix_fallocate(fd, from, length - from);
 	while (err == EINTR);
 	return -err;
 }
@@ -111,15 +111,15 @@ int pshm__allocate_file(int fd, off_t length)
  * What the file system cannot hold at all is refused first, rather than
  * filled up page by page.  Objects that cannot be written (macOS shm) say
  * so and stay unreserved. */
-int pshm__allocate_file(int fd, off_t length)
+int pshm__allocate_file(int fd, off_t from, off_t length)
 {
 	struct statvfs fs;
 	if (fstatvfs(fd, &fs) == 0 && fs.f_frsize > 0 &&
-	    (uintmax_t)length / fs.f_frsize > (uintmax_t)fs.f_bavail)
+	    (uintmax_t)(length - from) / fs.f_frsize > (uintmax_t)fs.f_bavail)
 		return -ENOSPC;
 	const char zero = 0;
 	off_t page = (off_t)pshm__page_size();
-	for (off_t at = 0; at < length; at += page) {
+	for (off_t at = from; at < length; at += page) {
 		ssize_t n;
 		do
 			n = pwrite(fd, &zero, 1, at);

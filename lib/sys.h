@@ -1,7 +1,7 @@
 /*
- * sys.h - the system-call helpers of sys.c, below everything else: every
- * room may call them, they call nothing of libpshm's.  Not installed;
- * internal.h includes it.
+ * sys.h - the system-call helpers (sys.c, seal-*.c, fdpass.c), below
+ * everything else: every room may call them, they call nothing of
+ * libpshm's.  Not installed; internal.h includes it.
  */
 #ifndef PSHM_SYS_H
 #define PSHM_SYS_H
@@ -43,10 +43,11 @@ ssize_t pshm__pread_head(int fd, void *buf, size_t len);
  * a negative code (-ENOSPC from a full file system). */
 int pshm__pwrite_all(int fd, const void *buf, size_t len, off_t offset);
 
-/* Allocate the first length bytes of the file open on fd, a new one of that
- * size: 0, -ENOSPC (or EDQUOT, EFBIG), or the code of a file that cannot be
- * allocated this way (-EOPNOTSUPP, -EINVAL, -ENODEV, -ESPIPE...). */
-int pshm__allocate_file(int fd, off_t length);
+/* Allocate bytes [from, length) of the file open on fd, new bytes of a file
+ * of that size (from: a multiple of the page size): 0, -ENOSPC (or EDQUOT,
+ * EFBIG), or the code of a file that cannot be allocated this way
+ * (-EOPNOTSUPP, -EINVAL, -ENODEV, -ESPIPE...). */
+int pshm__allocate_file(int fd, off_t from, off_t length);
 
 /* Whether a is earlier than b. */
 int pshm__timespec_before(const struct timespec *a, const struct timespec *b);
@@ -68,5 +69,30 @@ void pshm__random_bytes(void *buf, size_t len);
 /* 0 if a file may grow to len bytes here, -EFBIG if RLIMIT_FSIZE forbids
  * it (the kernel would kill the process with SIGXFSZ). */
 int pshm__file_size_allowed(size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* File seals (seal-memfd.c; seal-none.c where the system has none)          */
+
+/* Add seals (internal.h's PSHM__SEAL_*) to the object open on fd: 0, or
+ * -ENOTSUP where it takes none (not a memfd, or no seals here). */
+int pshm__seal(int fd, unsigned seals);
+
+/* Whether the object open on fd is sealed against shrinking: 1, 0 (not, or
+ * it cannot be), or a negative code (-EBADF). */
+int pshm__sealed_against_shrinking(int fd);
+
+/* ------------------------------------------------------------------------ */
+/* Descriptors over Unix sockets (fdpass.c)                                  */
+
+/* Send len bytes of msg and the descriptor fd over the Unix socket sock in
+ * one message (SCM_RIGHTS), retrying EINTR, never raising SIGPIPE where the
+ * system can say so: 0 or a negative code. */
+int pshm__send_fd(int sock, const void *msg, size_t len, int fd);
+
+/* Receive up to len bytes into buf and at most one descriptor (into *fd,
+ * close-on-exec; -1 if none came; any more are closed), retrying EINTR:
+ * the byte count (0: the peer closed), or a negative code (-EBADMSG for
+ * descriptors that did not all fit, none kept). */
+ssize_t pshm__recv_fd(int sock, void *buf, size_t len, int *fd);
 
 #endif /* PSHM_SYS_H */

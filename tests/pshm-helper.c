@@ -15,6 +15,10 @@
  *                                          of a managed segment and push N
  *                                          nodes onto it; print "pushed=N
  *                                          created=0|1"
+ *   pshm-helper BACKEND FD fd-CMD          CMD (attach, echo...) on the segment
+ *                                          of descriptor FD (pshm_attach_fd)
+ *   pshm-helper BACKEND SOCK recv-CMD      CMD on the segment received from
+ *                                          the Unix socket SOCK (pshm_recv)
  *   pshm-helper BACKEND NAME write-ro      attach read-only, print "attached",
  *                                          then write (the write must fault)
  *   pshm-helper BACKEND NAME remove        print "remove=RC" of pshm_remove
@@ -77,6 +81,29 @@ static int attach(pshm_t **shm, pshm_backend_t b, const char *name, unsigned fla
 	pshm_attr_set_backend(&attr, b);
 	pshm_attr_set_flags(&attr, flags);
 	int rc = pshm_attach(shm, name, &attr);
+	if (rc < 0)
+		printf("attach=%d\n", rc);
+	return rc;
+}
+
+/* Reach the segment: by name, or where cmd says "fd-CMD" by the
+ * descriptor NAME (pshm_attach_fd), or where it says "recv-CMD" from the
+ * Unix socket NAME (pshm_recv); *cmd is then CMD. */
+static int reach(pshm_t **shm, pshm_backend_t b, const char *name, const char **cmd, unsigned flags)
+{
+	int rc;
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_flags(&attr, flags);
+	if (strncmp(*cmd, "fd-", 3) == 0) {
+		*cmd += 3;
+		rc = pshm_attach_fd(shm, atoi(name), &attr);
+	} else if (strncmp(*cmd, "recv-", 5) == 0) {
+		*cmd += 5;
+		rc = pshm_recv(atoi(name), shm, &attr);
+	} else {
+		return attach(shm, b, name, flags);
+	}
 	if (rc < 0)
 		printf("attach=%d\n", rc);
 	return rc;
@@ -295,7 +322,7 @@ int main(int argc, char **argv)
 
 	int rdonly = strcmp(cmd, "write-ro") == 0;
 	pshm_t *shm;
-	if (attach(&shm, b, name, rdonly ? PSHM_RDONLY : 0) < 0)
+	if (reach(&shm, b, name, &cmd, rdonly ? PSHM_RDONLY : 0) < 0)
 		return strcmp(cmd, "attach") == 0 ? 0 : 1;
 
 	int status = 2;

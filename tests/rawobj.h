@@ -24,6 +24,7 @@
 #define HDR_MAGIC 8          /* uint64 */
 #define HDR_USABLE_SIZE 16   /* uint64 */
 #define HDR_CREATOR_PID 24   /* int64 */
+#define HDR_BACKEND 32       /* uint32: pshm_backend_t */
 #define HDR_FLAGS 36         /* uint32: 1 PSHM_MANAGED, its heap made before READY */
 #define HDR_NAME 40          /* char[32] */
 #define HDR_CREATOR_PIDNS 72 /* uint64: 0 in segments of older libpshm */
@@ -31,6 +32,7 @@
 #define GUARD_WORD 0         /* uint32: 0 free, else the maker's thread id */
 #define GUARD_HOLDER 8       /* uint64: its id << 32 | start time (0: unknown) */
 #define GUARD_NAMESPACE 16   /* uint64: its PID namespace's inode */
+#define HDR_RESIZE_LOCK 192  /* pshm_resize's lock, laid out as the guard */
 #define HDR_READY 0x59444552u
 #define HDR_MAGIC_VALUE UINT64_C(0x315345474d485350)
 

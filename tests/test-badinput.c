@@ -548,6 +548,68 @@ static int unique_prefix_too_long(const struct ctx *c)
 	return pshm_create_unique(&shm, "abcdefghijklmnopqr", 64, &c->attr);
 }
 
+/* call on a named segment of c's backend, of 64 bytes (attached read-only:
+ * rdonly), which it then destroys. */
+static int on_named(const struct ctx *c, int rdonly, int (*call)(pshm_t *shm))
+{
+	pshm_t *owner, *shm;
+	cr_assert_eq(pshm_create(&owner, c->name, 64, &c->attr), 0);
+	pshm_attr_t ro = with_flags(c, PSHM_RDONLY);
+	cr_assert_eq(pshm_attach(&shm, c->name, rdonly ? &ro : &c->attr), 0);
+	int rc = call(shm);
+	pshm_detach(shm);
+	pshm_destroy(owner);
+	return rc;
+}
+static int grow_twice(pshm_t *shm) { return pshm_resize(shm, 128, 0); }
+static int resize_to_0(pshm_t *shm) { return pshm_resize(shm, 0, 0); }
+static int resize_to_max(pshm_t *shm) { return pshm_resize(shm, SIZE_MAX, 0); }
+static int resize_flag_managed(pshm_t *shm) { return pshm_resize(shm, 128, PSHM_MANAGED); }
+static int export_flag_unknown(pshm_t *shm) { return pshm_export_fd(shm, 0x80); }
+static int send_flag_unknown(pshm_t *shm) { return pshm_send(-1, shm, 0x80); }
+static int resize_read_only(const struct ctx *c) { return on_named(c, 1, grow_twice); }
+static int resize_size_0(const struct ctx *c) { return on_named(c, 0, resize_to_0); }
+static int resize_size_max(const struct ctx *c) { return on_named(c, 0, resize_to_max); }
+static int resize_flag_unknown(const struct ctx *c) { return on_named(c, 0, resize_flag_managed); }
+static int resize_null(const struct ctx *c) { (void)c; return pshm_resize(NULL, 64, 0); }
+static int remap_null(const struct ctx *c) { (void)c; return pshm_remap(NULL); }
+static int export_fd_null(const struct ctx *c) { (void)c; return pshm_export_fd(NULL, 0); }
+static int export_fd_flags(const struct ctx *c) { return on_named(c, 0, export_flag_unknown); }
+static int send_fd_flags(const struct ctx *c) { return on_named(c, 0, send_flag_unknown); }
+static int sysv_id_null(const struct ctx *c) { (void)c; return pshm_sysv_id(NULL); }
+static int attach_fd_null_handle(const struct ctx *c) { (void)c; return pshm_attach_fd(NULL, 0, NULL); }
+static int attach_fd_negative(const struct ctx *c)
+{
+	(void)c;
+	pshm_t *shm;
+	return pshm_attach_fd(&shm, -1, NULL);
+}
+static int attach_fd_flag_noreserve(const struct ctx *c)
+{
+	pshm_attr_t attr = with_flags(c, PSHM_NORESERVE);
+	pshm_t *shm;
+	return pshm_attach_fd(&shm, STDIN_FILENO, &attr);
+}
+static int attach_flag_sealed(const struct ctx *c)
+{
+	pshm_attr_t attr = with_flags(c, PSHM_SEALED);
+	pshm_t *shm;
+	return pshm_attach(&shm, c->name, &attr);
+}
+static int create_flag_sealed(const struct ctx *c)
+{
+	pshm_attr_t attr = with_flags(c, PSHM_SEALED);
+	pshm_t *shm;
+	return pshm_create(&shm, c->name, 64, &attr);
+}
+static int recv_null_handle(const struct ctx *c) { (void)c; return pshm_recv(STDIN_FILENO, NULL, NULL); }
+static int recv_not_a_socket(const struct ctx *c)
+{
+	(void)c;
+	pshm_t *shm;
+	return pshm_recv(-1, &shm, NULL);
+}
+
 static const struct bad_case {
 	const char *what;
 	int (*call)(const struct ctx *c);
@@ -641,6 +703,23 @@ static const struct bad_case {
     CASE(open_name_dotdot, -EINVAL),
     CASE(unique_prefix_slash, -EINVAL),
     CASE(unique_prefix_too_long, -EINVAL),
+    CASE(resize_read_only, -EACCES),
+    CASE(resize_size_0, -EINVAL),
+    CASE(resize_size_max, -EINVAL),
+    CASE(resize_flag_unknown, -EINVAL),
+    CASE(resize_null, -EINVAL),
+    CASE(remap_null, -EINVAL),
+    CASE(export_fd_null, -EINVAL),
+    CASE(export_fd_flags, -EINVAL),
+    CASE(send_fd_flags, -EINVAL),
+    CASE(sysv_id_null, -EINVAL),
+    CASE(attach_fd_null_handle, -EINVAL),
+    CASE(attach_fd_negative, -EBADF),
+    CASE(attach_fd_flag_noreserve, -EINVAL),
+    CASE(attach_flag_sealed, -EINVAL),
+    CASE(create_flag_sealed, -EINVAL),
+    CASE(recv_null_handle, -EINVAL),
+    CASE(recv_not_a_socket, -EBADF),
 #undef CASE
 };
 
