@@ -92,7 +92,7 @@ ssize_t pshm__recv_fd(int sock, void *buf, size_t len, int *fd)
 	int rc = 0;
 	if (*fd >= 0 && MSG_CMSG_CLOEXEC == 0 && fcntl(*fd, F_SETFD, FD_CLOEXEC) < 0)
 		rc = pshm__neg_errno();
-	else if (m.msg_flags & MSG_CTRUNC)
+	else if (m.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) /* more than asked for */
 		rc = -EBADMSG;
 	if (rc < 0 && *fd >= 0) {
 		close(*fd);

@@ -91,8 +91,8 @@ int pshm__send_fd(int sock, const void *msg, size_t len, int fd);
 
 /* Receive up to len bytes into buf and at most one descriptor (into *fd,
  * close-on-exec; -1 if none came; any more are closed), retrying EINTR:
- * the byte count (0: the peer closed), or a negative code (-EBADMSG for
- * descriptors that did not all fit, none kept). */
+ * the byte count (0: the peer closed), or a negative code (-EBADMSG, none
+ * kept, for a datagram longer than len or descriptors that did not fit). */
 ssize_t pshm__recv_fd(int sock, void *buf, size_t len, int *fd);
 
 #endif /* PSHM_SYS_H */
