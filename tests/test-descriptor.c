@@ -378,6 +378,8 @@ Test(descriptor, pshm_recv_takes_only_what_pshm_send_sends)
 	cr_expect_eq(pshm_recv(sv[1], &got, NULL), -EBADMSG, "no descriptor");
 	send_raw(sv[0], "something else 1\n", &seg, 1);
 	cr_expect_eq(pshm_recv(sv[1], &got, NULL), -EBADMSG, "another message");
+	send_raw(sv[0], "libpshm segment 1\nand more", &seg, 1);
+	cr_expect_eq(pshm_recv(sv[1], &got, NULL), -EBADMSG, "a longer message, cut short");
 	cr_expect_eq(open_descriptors(), before, "its descriptor was kept");
 
 	int three[] = {seg, seg, seg};
