@@ -3,10 +3,11 @@
  * installed.
  *
  * Three layers, each calling only the ones below it: the core (segment.c,
- * inspect.c, attr.c, backends.c, error.c) validates arguments, owns the
- * handle and dispatches through a backend's ops table; a backend
- * (backend-*.c, fd-segment.c) makes, finds, maps and removes the kernel
- * object; the helpers (header.c, sys.c, mappers-*.c, populate.c,
+ * descriptor.c, resize.c, open.c, inspect.c, attr.c, backends.c, error.c)
+ * validates arguments, owns the handle (handle.h) and dispatches through a
+ * backend's ops table; a backend (backend-*.c, fd-segment.c, fd-resize.c)
+ * makes, finds, maps, resizes and removes the kernel object; the helpers
+ * (header.c, sys.c, fdpass.c, seal-*.c, mappers-*.c, populate.c,
  * hugepages.c) know the header format, the system calls and the other
  * processes.  Synchronization (mutex.c over mutex-*.c, cond.c, over wait-*.c,
  * holder-*.c and spin.c; sync.h) stands apart: the public calls, and the
