@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fd-segment.h"
@@ -32,29 +33,55 @@ static int truncate_file(int fd, off_t length)
 	return rc < 0 ? pshm__neg_errno() : 0;
 }
 
-/* The usable size and file length a reader may map now: the header read
- * twice alike (a resizer may be writing it) and checked against the file. */
+static int file_length(int fd, size_t *len)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return pshm__neg_errno();
+	*len = (uintmax_t)st.st_size > (uintmax_t)PTRDIFF_MAX ? PTRDIFF_MAX : (size_t)st.st_size;
+	return 0;
+}
+
+/* One look at the size the header records and the file's: 0 if they
+ * agree; -EAGAIN if a resize ran meanwhile (the file's size before and
+ * after, or the header read twice, differ); else what the check says. */
+static int look_once(int fd, size_t *usable, size_t *len)
+{
+	struct pshm__head first, second;
+	size_t after = 0;
+	int rc = file_length(fd, len);
+	if (rc == 0)
+		rc = pshm__fd_read_head(fd, *len, &first);
+	if (rc == 0)
+		rc = pshm__fd_read_head(fd, *len, &second);
+	if (rc == 0)
+		rc = file_length(fd, &after);
+	if (rc < 0)
+		return rc;
+	if (after != *len || first.u.hdr.usable_size != second.u.hdr.usable_size)
+		return -EAGAIN;
+	rc = pshm__header_check(&first, *len, NULL, PSHM_BACKEND_DEFAULT);
+	if (rc < 0) /* ours once: now overwritten, or caught between resizes */
+		return rc == PSHM_ENOTPSHM ? PSHM_ECORRUPT : rc;
+	*usable = (size_t)first.u.hdr.usable_size;
+	return 0;
+}
+
+/* The usable size and file length a reader may map now.  A reader takes no
+ * lock: what disagrees is looked at again (a resize that grows and shrinks
+ * back between two looks at the file can fool the first comparison), and
+ * only what still disagrees after a while is corrupt. */
 static int recorded_size(int fd, size_t *usable, size_t *len)
 {
+	int rc = -EAGAIN;
 	for (int attempt = 0; attempt < 100; attempt++) {
-		struct stat st;
-		if (fstat(fd, &st) < 0)
-			return pshm__neg_errno();
-		*len = (uintmax_t)st.st_size > (uintmax_t)PTRDIFF_MAX ? PTRDIFF_MAX : (size_t)st.st_size;
-		struct pshm__head first, second;
-		int rc = pshm__fd_read_head(fd, *len, &first);
-		if (rc == 0)
-			rc = pshm__fd_read_head(fd, *len, &second);
-		if (rc == 0)
-			rc = pshm__header_check(&first, *len, NULL, PSHM_BACKEND_DEFAULT);
-		if (rc == 0 && first.u.hdr.usable_size == second.u.hdr.usable_size) {
-			*usable = (size_t)first.u.hdr.usable_size;
-			return 0;
-		}
-		if (rc < 0 && rc != -EAGAIN) /* ours once: now overwritten */
-			return rc == PSHM_ENOTPSHM ? PSHM_ECORRUPT : rc;
+		rc = look_once(fd, usable, len);
+		if (rc != -EAGAIN && rc != PSHM_ECORRUPT)
+			return rc;
+		if (attempt >= 10)
+			nanosleep(&(struct timespec){0, 100000}, NULL);
 	}
-	return -EAGAIN;
+	return rc;
 }
 
 /*

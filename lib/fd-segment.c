@@ -143,6 +143,14 @@ int pshm__fd_read_head(int fd, size_t len, struct pshm__head *head)
 	return head->have == want && before == after ? 0 : -EAGAIN;
 }
 
+/* Whether the file open on fd has another size than st says (0 if fstat
+ * fails: then nothing can be said). */
+static int resized_since(int fd, const struct stat *st)
+{
+	struct stat now;
+	return fstat(fd, &now) == 0 && now.st_size != st->st_size;
+}
+
 /* pshm__fd_open_existing, leaving the head it judged in head. */
 static int open_checked(int fd, const char *name, pshm_backend_t backend, unsigned flags,
                         struct pshm__map *map, struct pshm__head *head)
@@ -156,6 +164,8 @@ static int open_checked(int fd, const char *name, pshm_backend_t backend, unsign
 	int rc = pshm__fd_read_head(fd, len, head);
 	if (rc == 0)
 		rc = pshm__header_accept(head, len, st.st_uid, name, backend, flags);
+	if (rc == PSHM_ECORRUPT && resized_since(fd, &st))
+		rc = -EAGAIN; /* a header read after a resize began, against the size before */
 	if (rc < 0)
 		return rc;
 	if ((uintmax_t)st.st_size > (uintmax_t)PTRDIFF_MAX)
@@ -180,7 +190,9 @@ int pshm__fd_open_existing(int fd, const char *name, pshm_backend_t backend, uns
 int pshm__fd_open_fd(struct pshm__map *map, int fd, unsigned flags, char name[PSHM_NAME_MAX + 1])
 {
 	struct pshm__head head;
-	int rc = open_checked(fd, NULL, PSHM_BACKEND_DEFAULT, flags, map, &head);
+	int rc = -EAGAIN;
+	for (int attempt = 0; rc == -EAGAIN && attempt < 100; attempt++) /* resized meanwhile */
+		rc = open_checked(fd, NULL, PSHM_BACKEND_DEFAULT, flags, map, &head);
 	if (rc == 0)
 		memcpy(name, head.u.hdr.name, PSHM_NAME_MAX + 1); /* checked: NUL-terminated */
 	return rc;

@@ -179,8 +179,10 @@ BACKEND_TEST(resize, racing_resizers_leave_the_header_and_the_file_agreeing)
 		r[k] = (struct racer){name, backend, (unsigned)k + 1};
 		kids[k] = test_fork(resize_again_and_again, &r[k]);
 	}
-	for (int k = 0; k < RACERS; k++)
-		cr_expect_eq(test_wait(kids[k]), 0, "racer %d", k);
+	for (int k = 0; k < RACERS; k++) {
+		int status = test_wait(kids[k]);
+		cr_expect_eq(status, 0, "racer %d: step %d (1: attach, 2: resize, 3: remap)", k, status);
+	}
 	cr_assert_eq(pshm_remap(shm), 1);
 	size_t size = pshm_size(shm);
 	cr_expect(size % 4096 >= 1 && size % 4096 <= RACERS, "%zu: a size no racer set", size);
