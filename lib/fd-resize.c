@@ -56,7 +56,7 @@ static int look_once(int fd, size_t *usable, size_t *len)
 		rc = pshm__fd_read_head(fd, *len, &second);
 	if (rc == 0)
 		rc = file_length(fd, &after);
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	if (after != *len || first.u.hdr.usable_size != second.u.hdr.usable_size)
 		return -EAGAIN;
