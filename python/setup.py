@@ -1,9 +1,11 @@
 """Build pshm, the Python binding of libpshm, against the installed library
-(found with pkg-config: set PKG_CONFIG_PATH for a prefix of your own).
+(found with pkg-config: set PKG_CONFIG_PATH for a prefix of your own, and
+PKG_CONFIG to a pkg-config with options of its own if need be).
 
     pip install ./python          (after make install; in a virtual
                                    environment, or --break-system-packages)
 """
+import os
 import shlex
 import subprocess
 
@@ -11,8 +13,10 @@ from setuptools import Extension, setup
 
 
 def pkg_config(*args):
+    # $PKG_CONFIG as autoconf reads it: a program and its own options
+    command = shlex.split(os.environ.get("PKG_CONFIG", "pkg-config"))
     try:
-        out = subprocess.run(["pkg-config", *args, "libpshm"], check=True,
+        out = subprocess.run([*command, *args, "libpshm"], check=True,
                              capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
         raise SystemExit("pshm: libpshm not found by pkg-config (make install it first, "
