@@ -124,8 +124,9 @@ static int record_size(int fd, size_t usable)
 int pshm__fd_resize(struct pshm__map *map, size_t usable, size_t len, unsigned how)
 {
 	size_t old_usable = 0, old_len = 0;
+	off_t length = (off_t)len;
 	int rc = pshm__file_size_allowed(len);
-	if (rc == 0 && (off_t)len < 0)
+	if (rc == 0 && (length < 0 || (size_t)length != len))
 		rc = -EFBIG;
 	if (rc == 0)
 		rc = recorded_size(map->fd, &old_usable, &old_len);
@@ -133,9 +134,9 @@ int pshm__fd_resize(struct pshm__map *map, size_t usable, size_t len, unsigned h
 		return rc;
 	int growing = len > old_len;
 	if (growing) {
-		rc = truncate_file(map->fd, (off_t)len);
+		rc = truncate_file(map->fd, length);
 		if (rc == 0 && (how & PSHM__MAKE_RESERVE))
-			rc = pshm__fd_reserve(map->fd, (off_t)whole_pages(old_len), (off_t)len);
+			rc = pshm__fd_reserve(map->fd, (off_t)whole_pages(old_len), length);
 	}
 	if (rc == 0)
 		rc = record_size(map->fd, usable);
@@ -149,7 +150,7 @@ int pshm__fd_resize(struct pshm__map *map, size_t usable, size_t len, unsigned h
 		return rc;
 	}
 	if (len < old_len)
-		rc = truncate_file(map->fd, (off_t)len);
+		rc = truncate_file(map->fd, length);
 	map->usable = usable;
 	return rc;
 }
