@@ -96,6 +96,7 @@ int main(void)
         waitpid(readers[r], &status, 0);
         failed |= status != 0;
     }
-    printf("%d readers followed it by pshm_remap: %s\n", READERS, failed ? "FAILED" : "every record right");
+    printf("%d readers followed it by pshm_remap: %s\n", READERS,
+           failed ? "FAILED" : "every record right");
     return pshm_destroy(shm) < 0 || failed;
 }

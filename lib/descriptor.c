@@ -65,8 +65,10 @@ PSHM_EXTERN int pshm_attach_fd(pshm_t **shm, int fd, const pshm_attr_t *attr)
 {
 	struct pshm__settings set;
 	int rc = pshm__read_attr(attr, &set);
-	if (shm == NULL || fd < 0)
-		return fd < 0 && shm != NULL ? -EBADF : -EINVAL;
+	if (shm == NULL)
+		return -EINVAL;
+	if (fd < 0)
+		return -EBADF;
 	if (rc < 0)
 		return rc;
 	if (set.flags & ~ATTACH_FD_FLAGS)

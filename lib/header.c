@@ -42,7 +42,8 @@ void pshm__header_label(struct pshm__header *hdr, size_t size, pshm_backend_t ba
 	pshm__header_fill(&fields, NULL, size, backend, 0);
 	fields.creator_pid = 0;
 	fields.creator_pidns = 0;
-	memcpy((char *)hdr + PSHM__HEADER_FIELDS_START, (const char *)&fields + PSHM__HEADER_FIELDS_START,
+	memcpy((char *)hdr + PSHM__HEADER_FIELDS_START,
+	       (const char *)&fields + PSHM__HEADER_FIELDS_START,
 	       PSHM__HEADER_FIELDS_END - PSHM__HEADER_FIELDS_START);
 	atomic_store_explicit(&hdr->state, PSHM__STATE_READY, memory_order_release);
 }

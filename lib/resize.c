@@ -52,8 +52,7 @@ PSHM_EXTERN int pshm_resize(pshm_t *shm, size_t size, unsigned flags)
 	rc = shm->ops->resize(&shm->map, size, len, how);
 	/* the mapping may have moved: its header, and the lock, with it */
 	int unlocked = -pshm__lock_owned.unlock(((struct pshm__header *)shm->map.addr)->resize_lock);
-	if (rc == 0)
-		shm->size = shm->map.usable;
+	shm->size = shm->map.usable; /* what is mapped now, whatever failed */
 	return rc < 0 ? rc : unlocked;
 }
 

@@ -577,7 +577,11 @@ static int export_fd_null(const struct ctx *c) { (void)c; return pshm_export_fd(
 static int export_fd_flags(const struct ctx *c) { return on_named(c, 0, export_flag_unknown); }
 static int send_fd_flags(const struct ctx *c) { return on_named(c, 0, send_flag_unknown); }
 static int sysv_id_null(const struct ctx *c) { (void)c; return pshm_sysv_id(NULL); }
-static int attach_fd_null_handle(const struct ctx *c) { (void)c; return pshm_attach_fd(NULL, 0, NULL); }
+static int attach_fd_null_handle(const struct ctx *c)
+{
+	(void)c;
+	return pshm_attach_fd(NULL, 0, NULL);
+}
 static int attach_fd_negative(const struct ctx *c)
 {
 	(void)c;
@@ -602,7 +606,11 @@ static int create_flag_sealed(const struct ctx *c)
 	pshm_t *shm;
 	return pshm_create(&shm, c->name, 64, &attr);
 }
-static int recv_null_handle(const struct ctx *c) { (void)c; return pshm_recv(STDIN_FILENO, NULL, NULL); }
+static int recv_null_handle(const struct ctx *c)
+{
+	(void)c;
+	return pshm_recv(STDIN_FILENO, NULL, NULL);
+}
 static int recv_not_a_socket(const struct ctx *c)
 {
 	(void)c;

@@ -77,13 +77,15 @@ def variants(n, ctx, seg, sm, manager):
     shared_ctypes = ctx.Array(ctypes.c_int, n, lock=False)
     shared_ctypes[:] = range(n)
     return [  # label, sum, sequence, traversals, scale
-        ("numpy over a private array (baseline)", numpy_sum, numpy.arange(n, dtype=numpy.int32), 20, 1),
+        ("numpy over a private array (baseline)", numpy_sum,
+         numpy.arange(n, dtype=numpy.int32), 20, 1),
         ("numpy over a libpshm segment", numpy_sum, ints, 20, 1),
         ("numpy over multiprocessing.shared_memory", numpy_sum, sm_ints, 20, 1),
         ("Python loop: array.array (seed)", loop_sum, array.array("i", range(n)), 3, 1),
         ("Python loop: dict (seed)", loop_sum, {i: i for i in range(n)}, 3, 1),
         ("Python loop: shared ctypes Array (seed)", loop_sum, shared_ctypes, 3, 1),
-        ("Python loop: libpshm segment (memoryview)", loop_sum, memoryview(seg).cast("i")[:n], 3, 1),
+        ("Python loop: libpshm segment (memoryview)", loop_sum,
+         memoryview(seg).cast("i")[:n], 3, 1),
         ("Python loop: shared_memory (memoryview)", loop_sum, sm.buf.cast("i")[:n], 3, 1),
         ("Python loop: Manager list (seed; %d ints, scaled)" % MANAGER_INTS, loop_sum,
          manager.list(range(MANAGER_INTS)), 1, n / MANAGER_INTS),
@@ -158,7 +160,8 @@ unset key
 set arrow from 1, graph 0 to 1, graph 1 nohead lw 2
 plot $data using 2:1:(($2 < 1) ? $2 : 1):(($2 < 1) ? 1 : $2):($1 - 0.35):($1 + 0.35):ytic(3) \\
      with boxxyerror lc rgb '#4477aa', \\
-     $data using (($2 < 1) ? 1 : $2):1:(sprintf('%%.3gx', $2)) with labels left offset 0.5,0 font 'sans,8'
+     $data using (($2 < 1) ? 1 : $2):1:(sprintf('%%.3gx', $2)) \\
+     with labels left offset 0.5,0 font 'sans,8'
 """
 
 
