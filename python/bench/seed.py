@@ -115,9 +115,21 @@ def measure(n, runs):
     return times
 
 
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def write(times, n, runs, outdir):
-    where = "Machine: %s, %d cores online, Python %s, numpy %s. Run: %s." % (
-        platform.processor() or platform.machine(), os.cpu_count(), platform.python_version(),
+    where = "Machine: %s, %d cores online, %s %s, Python %s, numpy %s. Run: %s." % (
+        cpu_name(), os.cpu_count(), platform.system(), platform.release(),
+        platform.python_version(),
         numpy.__version__, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     md = ["## Python: %dK ints summed, through libpshm and the seed's ways" % (n // 1024), "",
           where, "", "| case | variant | median (ms) | min - max | runs | vs baseline |",
