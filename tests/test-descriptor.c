@@ -410,3 +410,36 @@ Test(descriptor, pshm_recv_takes_only_what_pshm_send_sends)
 	close(seg);
 	pshm_detach(shm);
 }
+
+/* A heap made in an anonymous segment is the receiver's heap too: it finds
+ * the sender's object and allocates next to it. */
+Test(descriptor, an_anonymous_managed_segment_handed_over_keeps_its_heap)
+{
+	if (!pshm_backend_supported(PSHM_BACKEND_POSIX))
+		cr_skip_test("the POSIX backend is not built");
+	pshm_attr_t attr;
+	test_attr(&attr, PSHM_BACKEND_POSIX, PSHM_MANAGED);
+	pshm_t *shm, *got;
+	cr_assert_eq(pshm_create(&shm, NULL, 64 * 1024, &attr), 0);
+	pshm_off_t made, found, more;
+	cr_assert_eq(pshm_object(shm, "greeting", 32, NULL, NULL, &made), 1);
+	strcpy(pshm_ptr(shm, made), GREETING);
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	cr_assert_eq(pshm_send(sv[0], shm, 0), 0);
+	cr_assert_eq(pshm_recv(sv[1], &got, NULL), 0);
+	size_t size;
+	cr_assert_eq(pshm_object_find(got, "greeting", &found, &size), 0);
+	cr_expect_eq(found, made);
+	cr_expect_str_eq(pshm_ptr(got, found), GREETING);
+	cr_assert_eq(pshm_alloc(got, 100, &more), 0, "the receiver allocates in the same heap");
+	pshm_heap_info_t info;
+	cr_assert_eq(pshm_heap_stat(shm, &info), 0);
+	cr_expect_eq(info.objects, 1);
+	cr_expect_eq(info.blocks, 2, "the sender sees the receiver's block");
+	cr_expect_eq(pshm_heap_check(shm), 0);
+	close(sv[0]);
+	close(sv[1]);
+	pshm_detach(got);
+	pshm_detach(shm);
+}
