@@ -420,7 +420,7 @@ Test(descriptor, an_anonymous_managed_segment_handed_over_keeps_its_heap)
 	pshm_attr_t attr;
 	test_attr(&attr, PSHM_BACKEND_POSIX, PSHM_MANAGED);
 	pshm_t *shm, *got;
-	cr_assert_eq(pshm_create(&shm, NULL, 64 * 1024, &attr), 0);
+	cr_assert_eq(pshm_create(&shm, NULL, (size_t)64 * 1024, &attr), 0);
 	pshm_off_t made, found, more;
 	cr_assert_eq(pshm_object(shm, "greeting", 32, NULL, NULL, &made), 1);
 	strcpy(pshm_ptr(shm, made), GREETING);
