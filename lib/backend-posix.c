@@ -303,14 +303,20 @@ static int posix_list(int (*fn)(const char *name, void *arg), void *arg)
 
 /* Named segments need shm_open itself, not just memfd_create.  Only a
  * system without it (ENOSYS: glibc with no /dev/shm) never will; running
- * out of fds or memory is an answer for now. */
+ * out of fds is an answer for now.  The probe makes nothing (a process
+ * killed while it probed would leave what it made): it opens a name no
+ * segment can have (names do not start with '.'), which is -ENOENT where
+ * shm_open works. */
 static int posix_probe(void)
 {
-	int fd = open_unique_object();
-	if (fd < 0)
-		return fd == -ENOSYS ? -ENOTSUP : fd;
-	close(fd);
-	return 0;
+	int fd = shm_open_retry(POSIX_PREFIX ".probe", O_RDONLY, 0);
+	if (fd >= 0) {
+		close(fd); /* somebody made it: shm_open works all the same */
+		return 0;
+	}
+	if (fd == -ENOSYS)
+		return -ENOTSUP;
+	return fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM ? fd : 0;
 }
 
 const struct pshm__backend_ops pshm__backend_posix = {
