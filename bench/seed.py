@@ -48,16 +48,18 @@ def traversal_ms(seq, traversals):
     return statistics.median(times)
 
 
-def child(seq, traversals, conn):
-    conn.send(traversal_ms(seq, traversals))
+def child(measure, conn):
+    conn.send(measure())
     conn.close()
 
 
-def children_ms(ctx, seq, traversals):
+def children_ms(ctx, measure):
+    """The median, over CHILDREN children running at once, of what
+    measure() returns in each (python/bench/seed.py uses it too)."""
     receivers, procs = [], []
     for _ in range(CHILDREN):
         receiver, sender = ctx.Pipe(duplex=False)
-        p = ctx.Process(target=child, args=(seq, traversals, sender))
+        p = ctx.Process(target=child, args=(measure, sender))
         p.start()
         sender.close()
         receivers.append(receiver)
@@ -78,7 +80,8 @@ def run_variants(ctx, variants, traversals, runs):
     for _ in range(runs):
         for label, seq, scale in variants:
             report("parent", label, traversal_ms(seq, traversals) * scale)
-            report("children", label, children_ms(ctx, seq, traversals) * scale)
+            report("children", label,
+                   children_ms(ctx, lambda: traversal_ms(seq, traversals)) * scale)
 
 
 def access(n, traversals, runs):

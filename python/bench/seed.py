@@ -15,6 +15,7 @@ gnuplot renders to python.png); OUTDIR is bench/results by default.
 """
 import array
 import ctypes
+import importlib.util
 import multiprocessing as mp
 import multiprocessing.shared_memory as shared_memory
 import os
@@ -28,15 +29,20 @@ import numpy
 
 import pshm
 
-CHILDREN = 8
-MANAGER_INTS = 2000  # a Manager list is a round trip per element: scaled up
+
+def load_seed():
+    """bench/seed.py, the seed's program as bench/peers runs it: its loop
+    and its way of timing 8 children at once are this experiment's too."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "seed.py")
+    spec = importlib.util.spec_from_file_location("bench_seed", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def loop_sum(seq):
-    total = 0
-    for x in seq:
-        total += x
-    return total
+SEED = load_seed()
+loop_sum = SEED.traverse
+MANAGER_INTS = SEED.MANAGER_INTS  # a Manager list is a round trip per element: scaled up
 
 
 def numpy_sum(a):
@@ -51,22 +57,6 @@ def median_ms(fn, seq, times):
         fn(seq)
         spans.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(spans)
-
-
-def in_children(ctx, fn, seq, times):
-    """The median over CHILDREN children at once of their median time."""
-    pipes, procs = [], []
-    for _ in range(CHILDREN):
-        receiver, sender = ctx.Pipe(duplex=False)
-        p = ctx.Process(target=lambda s=sender: s.send(median_ms(fn, seq, times)))
-        p.start()
-        sender.close()
-        pipes.append(receiver)
-        procs.append(p)
-    results = [r.recv() for r in pipes]
-    for p in procs:
-        p.join()
-    return statistics.median(results)
 
 
 def variants(n, ctx, seg, sm, manager):
@@ -103,8 +93,9 @@ def measure(n, runs):
         rows = variants(n, ctx, seg, sm, manager)
         for _ in range(runs):
             for label, fn, seq, traversals, scale in rows:
-                for case, ms in (("parent", median_ms(fn, seq, traversals)),
-                                 ("8 children at once", in_children(ctx, fn, seq, traversals))):
+                parent = median_ms(fn, seq, traversals)
+                children = SEED.children_ms(ctx, lambda: median_ms(fn, seq, traversals))
+                for case, ms in (("parent", parent), ("8 children at once", children)):
                     times.setdefault((case, label), []).append(ms * scale)
         del rows
     finally:
