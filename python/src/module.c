@@ -86,17 +86,24 @@ static PyObject *attach(PyObject *self, PyObject *args, PyObject *kw)
 	return rc < 0 ? pshmpy_raise(rc) : pshmpy_segment_new(shm, (flags & PSHM_RDONLY) != 0);
 }
 
+/* The arguments (name, backend=0) of the calls on a segment not attached:
+ * 0, or -1 with an exception. */
+static int name_and_backend(PyObject *args, PyObject *kw, const char **name, pshm_attr_t *attr)
+{
+	static char *names[] = {"name", "backend", NULL};
+	int backend = PSHM_BACKEND_DEFAULT;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "s|i", names, name, &backend))
+		return -1;
+	return pshmpy_attr(attr, backend, 0, 0) < 0 ? -1 : 0;
+}
+
 /* remove(name, backend=0) */
 static PyObject *remove_name(PyObject *self, PyObject *args, PyObject *kw)
 {
-	static char *names[] = {"name", "backend", NULL};
 	const char *name;
-	int backend = PSHM_BACKEND_DEFAULT;
-	(void)self;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "s|i", names, &name, &backend))
-		return NULL;
 	pshm_attr_t attr;
-	if (pshmpy_attr(&attr, backend, 0, 0) < 0)
+	(void)self;
+	if (name_and_backend(args, kw, &name, &attr) < 0)
 		return NULL;
 	int rc = pshm_remove(name, &attr);
 	return rc < 0 ? pshmpy_raise(rc) : Py_NewRef(Py_None);
@@ -105,14 +112,10 @@ static PyObject *remove_name(PyObject *self, PyObject *args, PyObject *kw)
 /* stat(name, backend=0): a dict of pshm_info_t's fields. */
 static PyObject *stat_name(PyObject *self, PyObject *args, PyObject *kw)
 {
-	static char *names[] = {"name", "backend", NULL};
 	const char *name;
-	int backend = PSHM_BACKEND_DEFAULT;
-	(void)self;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "s|i", names, &name, &backend))
-		return NULL;
 	pshm_attr_t attr;
-	if (pshmpy_attr(&attr, backend, 0, 0) < 0)
+	(void)self;
+	if (name_and_backend(args, kw, &name, &attr) < 0)
 		return NULL;
 	pshm_info_t info;
 	int rc = pshm_stat(name, &attr, &info);

@@ -115,24 +115,37 @@ static PyObject *mutex_acquire(PyObject *obj, PyObject *args, PyObject *kw)
 	return rc < 0 ? pshmpy_raise(rc) : Py_NewRef(Py_True);
 }
 
-static PyObject *mutex_release(PyObject *obj, PyObject *unused)
+/* call on the object obj is bound to: None, or the exception for its code
+ * (release, consistent, signal, broadcast: calls that never sleep). */
+static PyObject *apply(PyObject *obj, int (*call)(void *))
 {
-	(void)unused;
 	SyncObject *self = (SyncObject *)obj;
 	if (!bound(self))
 		return NULL;
-	int rc = pshm_mutex_unlock(self->at);
+	int rc = call(self->at);
 	return rc < 0 ? pshmpy_raise(rc) : Py_NewRef(Py_None);
+}
+
+static int unlock_at(void *at)
+{
+	return pshm_mutex_unlock(at);
+}
+
+static int consistent_at(void *at)
+{
+	return pshm_mutex_consistent(at);
+}
+
+static PyObject *mutex_release(PyObject *obj, PyObject *unused)
+{
+	(void)unused;
+	return apply(obj, unlock_at);
 }
 
 static PyObject *mutex_consistent(PyObject *obj, PyObject *unused)
 {
 	(void)unused;
-	SyncObject *self = (SyncObject *)obj;
-	if (!bound(self))
-		return NULL;
-	int rc = pshm_mutex_consistent(self->at);
-	return rc < 0 ? pshmpy_raise(rc) : Py_NewRef(Py_None);
+	return apply(obj, consistent_at);
 }
 
 static PyObject *mutex_enter(PyObject *obj, PyObject *unused)
@@ -211,25 +224,26 @@ static PyObject *cond_wait(PyObject *obj, PyObject *args, PyObject *kw)
 	return rc < 0 ? pshmpy_raise(rc) : Py_NewRef(Py_True);
 }
 
-static PyObject *cond_wake(PyObject *obj, int all)
+static int signal_at(void *at)
 {
-	SyncObject *self = (SyncObject *)obj;
-	if (!bound(self))
-		return NULL;
-	int rc = all ? pshm_cond_broadcast(self->at) : pshm_cond_signal(self->at);
-	return rc < 0 ? pshmpy_raise(rc) : Py_NewRef(Py_None);
+	return pshm_cond_signal(at);
+}
+
+static int broadcast_at(void *at)
+{
+	return pshm_cond_broadcast(at);
 }
 
 static PyObject *cond_signal(PyObject *obj, PyObject *unused)
 {
 	(void)unused;
-	return cond_wake(obj, 0);
+	return apply(obj, signal_at);
 }
 
 static PyObject *cond_broadcast(PyObject *obj, PyObject *unused)
 {
 	(void)unused;
-	return cond_wake(obj, 1);
+	return apply(obj, broadcast_at);
 }
 
 static PyMethodDef cond_methods[] = {
