@@ -132,6 +132,20 @@ void test_raw_path(char out[PATH_MAX], pshm_backend_t b, const char *name)
 		raw_path(out, b, name);
 }
 
+void test_ready_header(unsigned char h[HDR_SIZE], uint32_t version, uint64_t usable,
+                       uint32_t backend, const char *name)
+{
+	memset(h, 0, HDR_SIZE);
+	uint32_t state = HDR_READY;
+	uint64_t magic = HDR_MAGIC_VALUE;
+	memcpy(h + HDR_STATE, &state, 4);
+	memcpy(h + HDR_VERSION, &version, 4);
+	memcpy(h + HDR_MAGIC, &magic, 8);
+	memcpy(h + HDR_USABLE_SIZE, &usable, 8);
+	memcpy(h + HDR_BACKEND, &backend, 4);
+	memcpy(h + HDR_NAME, name, strlen(name));
+}
+
 size_t test_page_size(void)
 {
 	return (size_t)sysconf(_SC_PAGESIZE);

@@ -36,6 +36,12 @@
 #define HDR_READY 0x59444552u
 #define HDR_MAGIC_VALUE UINT64_C(0x315345474d485350)
 
+/* Write at h a ready header of that format version, usable size, backend
+ * and name, zeros elsewhere: what a segment's first bytes say once its
+ * creator is done (or a forgery of them). */
+void test_ready_header(unsigned char h[HDR_SIZE], uint32_t version, uint64_t usable,
+                       uint32_t backend, const char *name);
+
 /* The SysV key libpshm derives from a name (FNV-1a; part of the format). */
 int test_sysv_key(const char *name);
 
