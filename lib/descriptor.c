@@ -54,8 +54,6 @@ static int map_descriptor(int own, unsigned flags, struct pshm__map *map,
 	rc = pshm__fd_backend(map->made_by, ops);
 	if (rc == 0 && name[0] != '\0' && !pshm__name_is_valid(name))
 		rc = PSHM_ENOTPSHM; /* a name no segment has: never used to remove one */
-	if (rc == 0 && (flags & PSHM_PREFAULT))
-		rc = pshm__prefault_hint(map->addr, map->len, !(flags & PSHM_RDONLY));
 	if (rc < 0)
 		opener->unmap(map);
 	return rc;
@@ -84,12 +82,7 @@ PSHM_EXTERN int pshm_attach_fd(pshm_t **shm, int fd, const pshm_attr_t *attr)
 	char name[PSHM_NAME_MAX + 1] = "";
 	const struct pshm__backend_ops *ops;
 	rc = map_descriptor(own, set.flags, &map, name, &ops);
-	if (rc < 0)
-		return rc;
-	rc = pshm__new_handle(shm, ops, &map, name, (set.flags & PSHM_RDONLY) != 0);
-	if (rc < 0)
-		ops->unmap(&map);
-	return rc;
+	return rc < 0 ? rc : pshm__adopt(shm, ops, &map, name, set.flags);
 }
 
 PSHM_EXTERN int pshm_send(int sock, pshm_t *shm, unsigned flags)

@@ -15,12 +15,11 @@ struct pshm {
 	char name[PSHM_NAME_MAX + 1];  /* "" for anonymous */
 };
 
-/* A new handle in *out for what ops mapped (name NULL or "": anonymous):
- * 0 or -ENOMEM. */
-int pshm__new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
-                     const struct pshm__map *map, const char *name, int rdonly);
-
-/* PSHM_PREFAULT: populate the mapping where the kernel can, else nothing. */
-int pshm__prefault_hint(void *addr, size_t len, int writable);
+/* The handle in *out for the segment an attach (pshm_attach,
+ * pshm_attach_fd) has mapped with ops (name NULL or "": anonymous), with
+ * what flags say of it (PSHM_RDONLY, PSHM_PREFAULT): 0, or the code, with
+ * map unmapped. */
+int pshm__adopt(pshm_t **out, const struct pshm__backend_ops *ops, struct pshm__map *map,
+                const char *name, unsigned flags);
 
 #endif /* PSHM_HANDLE_H */

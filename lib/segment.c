@@ -21,8 +21,8 @@
 #define PSHM__CREATE_FLAGS (PSHM_NORESERVE | PSHM_PREFAULT | PSHM_HUGEPAGES | PSHM_MANAGED)
 #define PSHM__ATTACH_FLAGS (PSHM_RDONLY | PSHM_ANY_OWNER | PSHM_PREFAULT)
 
-int pshm__new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
-                     const struct pshm__map *map, const char *name, int rdonly)
+static int new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
+                      const struct pshm__map *map, const char *name, int rdonly)
 {
 	pshm_t *shm = calloc(1, sizeof(*shm));
 	if (shm == NULL)
@@ -37,7 +37,8 @@ int pshm__new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
 	return 0;
 }
 
-int pshm__prefault_hint(void *addr, size_t len, int writable)
+/* PSHM_PREFAULT: populate the mapping where the kernel can, else nothing. */
+static int prefault_hint(void *addr, size_t len, int writable)
 {
 	int rc = pshm__populate(addr, len, writable);
 	return rc == -ENOTSUP ? 0 : rc;
@@ -97,12 +98,12 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 	if (rc < 0)
 		return rc;
 	if (set.flags & PSHM_PREFAULT)
-		rc = pshm__prefault_hint(map.addr, map.len, 1);
+		rc = prefault_hint(map.addr, map.len, 1);
 	if (rc == 0)
 		rc = make_and_publish(set.ops, &map, name, size, set.flags & PSHM_MANAGED);
 	map.usable = size;
 	if (rc == 0)
-		rc = pshm__new_handle(shm, set.ops, &map, name, 0);
+		rc = new_handle(shm, set.ops, &map, name, 0);
 	if (rc < 0) {
 		if (name != NULL)
 			set.ops->unlink(name, &map.ident);
@@ -147,15 +148,19 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 			return PSHM_ENOTREADY;
 		pause_briefly(attempt);
 	}
-	if (rc < 0)
-		return rc;
-	int rdonly = (set.flags & PSHM_RDONLY) != 0;
-	if (set.flags & PSHM_PREFAULT)
-		rc = pshm__prefault_hint(map.addr, map.len, !rdonly);
+	return rc < 0 ? rc : pshm__adopt(shm, set.ops, &map, name, set.flags);
+}
+
+int pshm__adopt(pshm_t **out, const struct pshm__backend_ops *ops, struct pshm__map *map,
+                const char *name, unsigned flags)
+{
+	int rdonly = (flags & PSHM_RDONLY) != 0, rc = 0;
+	if (flags & PSHM_PREFAULT)
+		rc = prefault_hint(map->addr, map->len, !rdonly);
 	if (rc == 0)
-		rc = pshm__new_handle(shm, set.ops, &map, name, rdonly);
+		rc = new_handle(out, ops, map, name, rdonly);
 	if (rc < 0)
-		set.ops->unmap(&map);
+		ops->unmap(map);
 	return rc;
 }
 
