@@ -265,21 +265,21 @@ size_t test_sysv_limit(void)
 	return max == 0 || max > SIZE_MAX ? SIZE_MAX : (size_t)max;
 }
 
-int test_can_map_huge_pages(void)
+int test_huge_mapping_error(void)
 {
 #ifdef MAP_HUGETLB
 	size_t len = test_huge_page_size();
 	if (len == 0)
-		return 0;
+		return ENOTSUP;
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB,
 	               -1, 0);
 	if (p == MAP_FAILED)
-		return 0;
+		return errno;
 	long kib = test_kernel_page_kib(p);
 	munmap(p, len);
-	return kib == (long)(len / 1024);
+	return kib == (long)(len / 1024) ? 0 : ENOTSUP;
 #else
-	return 0;
+	return ENOTSUP;
 #endif
 }
 

@@ -90,9 +90,11 @@ uint64_t test_pid_namespace(void);
  * SIZE_MAX where it cannot be read. */
 size_t test_sysv_limit(void);
 
-/* Whether this process can map a huge page itself, with mmap (an emulator
- * may not, with pages set aside). */
-int test_can_map_huge_pages(void);
+/* What mapping a huge page itself, with mmap, gives this process: 0 where it
+ * maps one, else an errno: ENOMEM where none is free, EINVAL where the
+ * kernel or an emulator (qemu-i386) takes no huge mapping at all, ENOTSUP
+ * where the system has none. */
+int test_huge_mapping_error(void);
 
 /* The default hugetlb page size, and how many such pages are set aside
  * (vm.nr_hugepages); 0 where unknown (/proc/meminfo). */
