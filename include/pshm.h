@@ -496,7 +496,9 @@ PSHM_EXTERN int pshm_remove_orphan(const char *name, const pshm_attr_t *attr);
  * aligned: pshm_addr() and any multiple of 8 bytes past it), is initialized
  * once by one process, and is then used by every process that has the
  * segment mapped, whatever its address there.  Do not copy one, and do not
- * detach a segment while holding a mutex in it.
+ * detach a segment while holding a mutex in it.  One at an address its type
+ * does not align (bytes cast at an odd offset) is -EINVAL at every call, as
+ * are semaphores.
  *
  * Robustness: a mutex whose owner dies is not lost: the next locker gets
  * PSHM_EOWNERDEAD and holds it; it repairs the data and calls
@@ -529,7 +531,7 @@ typedef struct pshm_cond {
  * pshm_mutex_init - make the bytes at m an unlocked process-shared (and,
  * where possible, robust) error-checking mutex.  Call it once, in one
  * process, before any other process uses m; never on a mutex in use.
- * Errors: -EINVAL (m NULL), -ENOMEM, -EAGAIN (system resources).
+ * Errors: -EINVAL (m NULL or misaligned), -ENOMEM, -EAGAIN (system resources).
  */
 PSHM_EXTERN int pshm_mutex_init(pshm_mutex_t *m);
 
@@ -587,7 +589,7 @@ PSHM_EXTERN int pshm_mutex_destroy(pshm_mutex_t *m);
 
 /*
  * pshm_cond_init - make the bytes at c a process-shared condition variable.
- * Once, in one process, before use.  -EINVAL if c is NULL.
+ * Once, in one process, before use.  -EINVAL if c is NULL or misaligned.
  *
  * A condition variable lets a process sleep until another tells it that
  * something guarded by a mutex changed.  The waiter holds the mutex, checks
@@ -651,7 +653,7 @@ typedef struct pshm_sem {
 } pshm_sem_t;
 
 /* pshm_sem_init - make the bytes at s a semaphore whose count is value.
- * -EINVAL if s is NULL or value is over PSHM_SEM_VALUE_MAX. */
+ * -EINVAL if s is NULL or misaligned or value is over PSHM_SEM_VALUE_MAX. */
 PSHM_EXTERN int pshm_sem_init(pshm_sem_t *s, unsigned value);
 
 /* pshm_sem_post - add one to the count, waking a waiter if one sleeps.

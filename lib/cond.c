@@ -43,7 +43,7 @@ static struct pshm__cond *cond_of(pshm_cond_t *c)
 PSHM_EXTERN int pshm_cond_init(pshm_cond_t *c)
 {
 	struct pshm__cond *cv = (struct pshm__cond *)(void *)c;
-	if (cv == NULL)
+	if (cv == NULL || pshm__misaligned(cv))
 		return -EINVAL;
 	atomic_store_explicit(&cv->seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&cv->waiters, 0, memory_order_relaxed);

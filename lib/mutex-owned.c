@@ -167,7 +167,8 @@ static int held_by_caller(struct owned *o, uint32_t word, const struct me *me)
 }
 
 /* Sleep while the word is seen, at most until the next check or deadline:
- * ETIMEDOUT once the deadline has passed.  Not a cancellation point, as
+ * ETIMEDOUT once the deadline has passed, the errno of a sleep the system
+ * refused (never a loop that spins past the deadline).  Not a cancellation point, as
  * pthread_mutex_lock is none. */
 static int nap(struct owned *o, uint32_t seen, const struct timespec *deadline)
 {
@@ -181,7 +182,9 @@ static int nap(struct owned *o, uint32_t seen, const struct timespec *deadline)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
 	int rc = pshm__wait(&o->word, seen | WAITERS, last ? deadline : &check);
 	pthread_setcancelstate(state, NULL);
-	return rc == -ETIMEDOUT && last ? ETIMEDOUT : 0;
+	if (rc == -ETIMEDOUT)
+		return last ? ETIMEDOUT : 0;
+	return -rc; /* 0, or the system would not let it sleep */
 }
 
 /* For pshm__spin: take the word if it is free, before the first nap. */

@@ -147,7 +147,7 @@ static int lock_refusal(struct pshm__mutex *mx)
 PSHM_EXTERN int pshm_mutex_init(pshm_mutex_t *m)
 {
 	struct pshm__mutex *mx = (struct pshm__mutex *)(void *)m;
-	if (mx == NULL)
+	if (mx == NULL || pshm__misaligned(mx))
 		return -EINVAL;
 	mx->kind = kind_for_new_mutex();
 	int err = kind_of(mx)->init(mx->lock);

@@ -44,7 +44,7 @@ static struct pshm__sem *sem_of(pshm_sem_t *s)
 PSHM_EXTERN int pshm_sem_init(pshm_sem_t *s, unsigned value)
 {
 	struct pshm__sem *sem = (struct pshm__sem *)(void *)s;
-	if (sem == NULL || value > PSHM_SEM_VALUE_MAX)
+	if (sem == NULL || pshm__misaligned(sem) || value > PSHM_SEM_VALUE_MAX)
 		return -EINVAL;
 	atomic_store_explicit(&sem->value, value, memory_order_relaxed);
 	atomic_store_explicit(&sem->sleepers, 0, memory_order_relaxed);
@@ -87,7 +87,7 @@ static int wait_until(pshm_sem_t *s, const struct timespec *deadline)
 		atomic_fetch_sub(&sem->sleepers, 1);
 		if (took_one(sem))
 			return 0;
-		if (rc == -ETIMEDOUT)
+		if (rc < 0) /* -ETIMEDOUT, or the system would not let it sleep */
 			return rc;
 	}
 }

@@ -6,6 +6,9 @@
 #ifndef PSHM_SYNC_H
 #define PSHM_SYNC_H
 
+#include <stdalign.h>
+#include <stdint.h>
+
 #include "internal.h"
 
 /* ------------------------------------------------------------------------ */
@@ -75,12 +78,25 @@ int pshm__holder_gone(uint32_t id, uint32_t token);
 /* ------------------------------------------------------------------------ */
 /* Sleeping on a word of shared memory (wait-futex.c or wait-poll.c)         */
 
-/* obj, a mutex or condition variable whose first field is its _Atomic
- * uint32_t magic, if its init call stored magic there; NULL if obj is NULL
- * or was never initialized (or was destroyed). */
+/* Whether obj, a pshm_mutex_t, pshm_cond_t or pshm_sem_t, is not where its
+ * type's alignment puts it (a cast of bytes at any offset): such an object
+ * is refused, -EINVAL, as the kernel refuses a futex on a misaligned word
+ * and a lock word across two cache lines is not atomic on every CPU. */
+static inline int pshm__misaligned(const void *obj)
+{
+	return (uintptr_t)obj % alignof(pshm_mutex_t) != 0;
+}
+_Static_assert(alignof(pshm_cond_t) == alignof(pshm_mutex_t) &&
+                   alignof(pshm_sem_t) == alignof(pshm_mutex_t),
+               "one alignment for the synchronization types");
+
+/* obj, a mutex, condition variable or semaphore whose first field is its
+ * _Atomic uint32_t magic, if its init call stored magic there; NULL if obj
+ * is NULL, misaligned, or was never initialized (or was destroyed). */
 static inline void *pshm__initialized(void *obj, uint32_t magic)
 {
-	if (obj == NULL || atomic_load_explicit((_Atomic uint32_t *)obj, memory_order_acquire) != magic)
+	if (obj == NULL || pshm__misaligned(obj) ||
+	    atomic_load_explicit((_Atomic uint32_t *)obj, memory_order_acquire) != magic)
 		return NULL;
 	return obj;
 }
@@ -89,7 +105,9 @@ static inline void *pshm__initialized(void *obj, uint32_t magic)
  * pshm__wait - sleep while *word == expected, until pshm__wake() on word or
  * until deadline (CLOCK_MONOTONIC; NULL: no limit).  0 when woken or when
  * *word differs (possibly spuriously: callers re-check), -ETIMEDOUT when the
- * deadline passed.  word may be mapped at other addresses in other processes.
+ * deadline passed, another negative errno when the system refuses to sleep
+ * on word (a futex on a misaligned word is -EINVAL): callers return it,
+ * never take it for a wake-up.  word may be mapped at other addresses in other processes.
  * A cancellation point: the caller pushes a cleanup handler around it.
  */
 int pshm__wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *deadline);

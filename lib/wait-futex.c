@@ -68,10 +68,11 @@ int pshm__wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec 
 		switch (err) {
 		case EINTR:
 			continue;
-		case ETIMEDOUT:
-			return -ETIMEDOUT;
-		default: /* EAGAIN: *word != expected already */
+		case EAGAIN: /* *word != expected already */
 			return 0;
+		default: /* ETIMEDOUT; or EINVAL, ENOSYS, EFAULT: no sleep, which
+		          * a caller that looped on it would spin through for ever */
+			return -err;
 		}
 	}
 }

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -190,4 +191,34 @@ Test(sem, bad_arguments_are_einval)
 	cr_expect_eq(pshm_sem_wait_until(&sem, NULL), -EINVAL);
 	cr_expect_eq(pshm_sem_value(&sem, NULL), -EINVAL);
 	cr_expect_eq(pshm_sem_wait(NULL), -EINVAL);
+}
+
+/* A wait on a misaligned semaphore: the kernel refuses a futex there, and a
+ * wait that took the refusal for a wake-up spun for ever (SIGALRM ends it). */
+static int wait_on_misaligned(void *arg)
+{
+	alarm(10);
+	return pshm_sem_timedwait(arg, 100) == -EINVAL ? 0 : 1;
+}
+
+Test(sem, a_misaligned_semaphore_is_refused_and_a_wait_on_it_ends)
+{
+	pshm_t *shm;
+	cr_assert_eq(pshm_create(&shm, NULL, 4096, NULL), 0);
+	char *base = pshm_addr(shm);
+	pshm_sem_t made;
+	cr_assert_eq(pshm_sem_init(&made, 0), 0);
+	for (size_t off = 1; off < alignof(pshm_sem_t); off++) {
+		pshm_sem_t *s = (pshm_sem_t *)(void *)(base + 64 + off);
+		cr_expect_eq(pshm_sem_init(s, 0), -EINVAL, "made at +%zu", off);
+		memcpy(base + 64 + off, &made, sizeof(made)); /* a made one, moved there */
+		cr_expect_eq(test_wait(test_fork(wait_on_misaligned, s)), 0,
+		             "at +%zu, a wait did not end with -EINVAL", off);
+		unsigned v;
+		cr_expect_eq(pshm_sem_post(s), -EINVAL);
+		cr_expect_eq(pshm_sem_trywait(s), -EINVAL);
+		cr_expect_eq(pshm_sem_value(s, &v), -EINVAL);
+		cr_expect_eq(pshm_sem_destroy(s), -EINVAL);
+	}
+	cr_assert_eq(pshm_destroy(shm), 0);
 }

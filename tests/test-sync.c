@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -794,6 +795,56 @@ Test(sync, null_and_uninitialized_objects_are_refused)
 	cr_expect_eq(pshm_consistent(NULL), -EINVAL);
 	cr_assert_eq(pshm_cond_destroy(&c), 0);
 	cr_assert_eq(pshm_mutex_destroy(&m), 0);
+}
+
+/* A lock of a misaligned mutex ends, -EINVAL, whatever the kernel says of
+ * a futex there (SIGALRM ends one that spins). */
+static int lock_misaligned(void *arg)
+{
+	alarm(10);
+	return pshm_mutex_timedlock(arg, 100) == -EINVAL ? 0 : 1;
+}
+
+/* Every call on a mutex m and a condition variable c that are not where
+ * their types align; held, a mutex that c's wait must leave held. */
+static void refused_at_every_call(pshm_mutex_t *m, pshm_cond_t *c, pshm_mutex_t *held)
+{
+	cr_expect_eq(test_wait(test_fork(lock_misaligned, m)), 0, "a lock did not end with -EINVAL");
+	cr_expect_eq(pshm_mutex_lock(m), -EINVAL);
+	cr_expect_eq(pshm_mutex_trylock(m), -EINVAL);
+	cr_expect_eq(pshm_mutex_unlock(m), -EINVAL);
+	cr_expect_eq(pshm_mutex_consistent(m), -EINVAL);
+	cr_expect_eq(pshm_mutex_destroy(m), -EINVAL);
+	cr_expect_eq(pshm_cond_timedwait(c, held, 10), -EINVAL);
+	cr_expect_eq(pshm_mutex_lock(held), -EDEADLK, "the wait let go of the mutex");
+	cr_expect_eq(pshm_cond_signal(c), -EINVAL);
+	cr_expect_eq(pshm_cond_broadcast(c), -EINVAL);
+	cr_expect_eq(pshm_cond_destroy(c), -EINVAL);
+}
+
+Test(sync, a_misaligned_mutex_or_cond_is_refused_at_every_call)
+{
+	pshm_t *shm;
+	cr_assert_eq(pshm_create(&shm, NULL, 4096, NULL), 0);
+	char *base = pshm_addr(shm);
+	pshm_mutex_t made_m, held;
+	pshm_cond_t made_c;
+	cr_assert_eq(pshm_mutex_init(&made_m), 0);
+	cr_assert_eq(pshm_cond_init(&made_c), 0);
+	cr_assert_eq(pshm_mutex_init(&held), 0);
+	cr_assert_eq(pshm_mutex_lock(&held), 0);
+	for (size_t off = 1; off < alignof(pshm_mutex_t); off++) {
+		char *at_m = base + 128 + off, *at_c = base + 256 + off;
+		pshm_mutex_t *m = (pshm_mutex_t *)(void *)at_m;
+		pshm_cond_t *c = (pshm_cond_t *)(void *)at_c;
+		cr_expect_eq(pshm_mutex_init(m), -EINVAL, "a mutex made at +%zu", off);
+		cr_expect_eq(pshm_cond_init(c), -EINVAL, "a cond made at +%zu", off);
+		memcpy(at_m, &made_m, sizeof(made_m)); /* made ones, moved there */
+		memcpy(at_c, &made_c, sizeof(made_c));
+		refused_at_every_call(m, c, &held);
+	}
+	cr_assert_eq(pshm_mutex_unlock(&held), 0);
+	cr_assert_eq(pshm_destroy(shm), 0);
 }
 
 Test(sync, misuse_of_a_mutex_gets_a_clear_code)
