@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void make_heap(unsigned char *base, uint64_t offs[8])
 {
 	struct pshm__heap_view v;
-	if (pshm__heap_format(base, HEAP_BYTES) != 0 || pshm__heap_open(base, HEAP_BYTES, &v) != 0)
+	if (pshm__heap_format(base, HEAP_BYTES) != 0 || pshm__heap_open(base, HEAP_BYTES, 1, &v) != 0)
 		abort();
 	for (unsigned i = 0; i < 8; i++)
 		if (pshm__heap_take(&v, pshm__block_for(16u + 48u * i), 16, &offs[i]) != 0)
@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	make_heap(base, offs);
 	overwrite(base, data, size);
 	struct pshm__heap_view v;
-	int rc = pshm__heap_open(base, HEAP_BYTES, &v);
+	int rc = pshm__heap_open(base, HEAP_BYTES, 1, &v);
 	if (rc == 0 && (data[0] & 1))
 		rc = pshm__heap_repair(&v); /* as after a holder's death */
 	if (rc == 0) {

@@ -33,7 +33,8 @@ PSHM_EXTERN int pshm_export_fd(pshm_t *shm, unsigned flags)
 	                 : PSHM__SEAL_SHRINK | ((flags & PSHM_SEAL_GROW) ? PSHM__SEAL_GROW : 0);
 	int fd = shm->ops->export_fd(&shm->map, seals);
 	if (fd >= 0 && anonymous && !shm->rdonly)
-		pshm__header_label(shm->map.addr, shm->size, shm->ops->id);
+		pshm__header_label(shm->map.addr, shm->size, shm->ops->id,
+		                   shm->managed ? PSHM__HEADER_MANAGED : 0);
 	return fd;
 }
 

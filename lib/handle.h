@@ -12,6 +12,8 @@ struct pshm {
 	struct pshm__map map;
 	size_t size;                   /* usable bytes */
 	int rdonly;                    /* attached PSHM_RDONLY: the header lock is off limits */
+	int managed;                   /* made PSHM_MANAGED: anything but a heap there is one
+	                                  overwritten (an anonymous segment's header is zero) */
 	char name[PSHM_NAME_MAX + 1];  /* "" for anonymous */
 };
 

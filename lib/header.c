@@ -34,12 +34,13 @@ void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
  * labellers write the same bytes (no creator: pid 0, unknown namespace),
  * each before its READY, so the header a receiver reads is whole.
  */
-void pshm__header_label(struct pshm__header *hdr, size_t size, pshm_backend_t backend)
+void pshm__header_label(struct pshm__header *hdr, size_t size, pshm_backend_t backend,
+                        uint32_t flags)
 {
 	if (atomic_load_explicit(&hdr->state, memory_order_acquire) == PSHM__STATE_READY)
 		return;
 	struct pshm__header fields;
-	pshm__header_fill(&fields, NULL, size, backend, 0);
+	pshm__header_fill(&fields, NULL, size, backend, flags);
 	fields.creator_pid = 0;
 	fields.creator_pidns = 0;
 	memcpy((char *)hdr + PSHM__HEADER_FIELDS_START,

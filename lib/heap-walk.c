@@ -52,11 +52,11 @@ int pshm__heap_format(void *base, size_t len)
 	return 0;
 }
 
-int pshm__heap_open(void *base, size_t len, struct pshm__heap_view *v)
+int pshm__heap_open(void *base, size_t len, int managed, struct pshm__heap_view *v)
 {
 	struct pshm__heap *h = base;
 	if (len < PSHM_HEAP_MIN || h->magic != PSHM__HEAP_MAGIC)
-		return PSHM_ENOHEAP;
+		return managed ? PSHM_ECORRUPT : PSHM_ENOHEAP;
 	if (h->version != PSHM__HEAP_VERSION)
 		return PSHM_EVERSION;
 	*v = (struct pshm__heap_view){.base = base, .h = h, .first = h->first, .end = h->end};

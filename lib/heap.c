@@ -20,9 +20,10 @@ int pshm__heap_enter(pshm_t *shm, struct pshm__heap_view *v)
 {
 	void *addr = NULL;
 	size_t size = 0;
-	int rc = pshm__usable_area(shm, &addr, &size);
+	int managed = 0;
+	int rc = pshm__usable_area(shm, &addr, &size, &managed);
 	if (rc == 0)
-		rc = pshm__heap_open(addr, size, v);
+		rc = pshm__heap_open(addr, size, managed, v);
 	if (rc != 0)
 		return rc;
 	rc = pshm__mutex_lock(&v->h->lock);

@@ -171,9 +171,11 @@ int pshm__heap_walk(const struct pshm__heap_view *v, pshm__block_visit visit, vo
  * 0, or -EINVAL if they cannot hold one. */
 int pshm__heap_format(void *base, size_t len);
 
-/* Open the heap at base in a usable area of len bytes: 0, PSHM_ENOHEAP,
- * PSHM_EVERSION or PSHM_ECORRUPT. */
-int pshm__heap_open(void *base, size_t len, struct pshm__heap_view *v);
+/* Open the heap at base in a usable area of len bytes, which its segment's
+ * header says was made with a heap (managed nonzero) or without one: 0,
+ * PSHM_ENOHEAP (no heap was made), PSHM_EVERSION or PSHM_ECORRUPT (one was
+ * made and is overwritten, its magic included). */
+int pshm__heap_open(void *base, size_t len, int managed, struct pshm__heap_view *v);
 
 /* Rebuild what is derived from the chain, finishing the call in flight
  * and freeing named objects' blocks no name leads to: 0 or PSHM_ECORRUPT

@@ -65,10 +65,11 @@ int pshm__read_name_and_attr(const char *name, const pshm_attr_t *attr,
 /* Whether name follows the rule of pshm.h's PSHM_NAME_MAX. */
 int pshm__name_is_valid(const char *name);
 
-/* Where shm's usable bytes are mapped, and how many, for a call that
+/* Where shm's usable bytes are mapped, how many, and whether its creator
+ * made a heap there (PSHM_MANAGED), for a call that
  * writes them (segment.c): 0, -EINVAL (shm NULL) or -EACCES (attached
  * PSHM_RDONLY). */
-int pshm__usable_area(const pshm_t *shm, void **addr, size_t *size);
+int pshm__usable_area(const pshm_t *shm, void **addr, size_t *size, int *managed);
 
 /* Bytes to map for size usable ones, in whole pages of page bytes; 0 if
  * that is too many. */
@@ -153,10 +154,11 @@ void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
                        pshm_backend_t backend, uint32_t flags);
 
 /* Label the anonymous segment whose header is mapped at hdr (size usable
- * bytes, made by backend), as pshm_export_fd does before a descriptor of
- * it leaves: the fields pshm__header_fill sets, then READY; nothing if it
- * is READY already. */
-void pshm__header_label(struct pshm__header *hdr, size_t size, pshm_backend_t backend);
+ * bytes, made by backend, with flags PSHM__HEADER_*), as pshm_export_fd
+ * does before a descriptor of it leaves: the fields pshm__header_fill sets,
+ * then READY; nothing if it is READY already. */
+void pshm__header_label(struct pshm__header *hdr, size_t size, pshm_backend_t backend,
+                        uint32_t flags);
 
 /* The bytes of a header that pshm__header_fill sets, after the state word:
  * [PSHM__HEADER_FIELDS_START, PSHM__HEADER_FIELDS_END). */

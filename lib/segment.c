@@ -22,7 +22,7 @@
 #define PSHM__ATTACH_FLAGS (PSHM_RDONLY | PSHM_ANY_OWNER | PSHM_PREFAULT)
 
 static int new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
-                      const struct pshm__map *map, const char *name, int rdonly)
+                      const struct pshm__map *map, const char *name, int rdonly, int managed)
 {
 	pshm_t *shm = calloc(1, sizeof(*shm));
 	if (shm == NULL)
@@ -31,6 +31,7 @@ static int new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
 	shm->map = *map;
 	shm->size = map->usable;
 	shm->rdonly = rdonly;
+	shm->managed = managed;
 	if (name != NULL)
 		memcpy(shm->name, name, strlen(name) + 1);
 	*out = shm;
@@ -103,7 +104,7 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 		rc = make_and_publish(set.ops, &map, name, size, set.flags & PSHM_MANAGED);
 	map.usable = size;
 	if (rc == 0)
-		rc = new_handle(shm, set.ops, &map, name, 0);
+		rc = new_handle(shm, set.ops, &map, name, 0, (set.flags & PSHM_MANAGED) != 0);
 	if (rc < 0) {
 		if (name != NULL)
 			set.ops->unlink(name, &map.ident);
@@ -155,10 +156,12 @@ int pshm__adopt(pshm_t **out, const struct pshm__backend_ops *ops, struct pshm__
                 const char *name, unsigned flags)
 {
 	int rdonly = (flags & PSHM_RDONLY) != 0, rc = 0;
+	const struct pshm__header *hdr = map->addr; /* READY: its creator's */
+	int managed = (hdr->flags & PSHM__HEADER_MANAGED) != 0;
 	if (flags & PSHM_PREFAULT)
 		rc = prefault_hint(map->addr, map->len, !rdonly);
 	if (rc == 0)
-		rc = new_handle(out, ops, map, name, rdonly);
+		rc = new_handle(out, ops, map, name, rdonly, managed);
 	if (rc < 0)
 		ops->unmap(map);
 	return rc;
@@ -184,7 +187,7 @@ PSHM_EXTERN pshm_backend_t pshm_backend(const pshm_t *shm)
 	return shm == NULL ? PSHM_BACKEND_DEFAULT : shm->ops->id;
 }
 
-int pshm__usable_area(const pshm_t *shm, void **addr, size_t *size)
+int pshm__usable_area(const pshm_t *shm, void **addr, size_t *size, int *managed)
 {
 	if (shm == NULL)
 		return -EINVAL;
@@ -192,6 +195,7 @@ int pshm__usable_area(const pshm_t *shm, void **addr, size_t *size)
 		return -EACCES;
 	*addr = (char *)shm->map.addr + PSHM__HEADER_SIZE;
 	*size = shm->size;
+	*managed = shm->managed;
 	return 0;
 }
 

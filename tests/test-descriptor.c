@@ -436,6 +436,8 @@ Test(descriptor, an_anonymous_managed_segment_handed_over_keeps_its_heap)
 	cr_expect_eq(info.objects, 1);
 	cr_expect_eq(info.blocks, 2, "the sender sees the receiver's block");
 	cr_expect_eq(pshm_heap_check(shm), 0);
+	memset(pshm_addr(shm), 0, 8); /* the heap's magic overwritten */
+	cr_expect_eq(pshm_heap_check(got), PSHM_ECORRUPT, "the receiver knows a heap was made");
 	close(sv[0]);
 	close(sv[1]);
 	pshm_detach(got);

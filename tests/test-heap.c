@@ -474,6 +474,27 @@ Test(heap, free_lists_and_counters_overwritten_are_found_by_the_check)
 	}
 }
 
+/* A heap whose magic was overwritten, in a segment whose header says
+ * PSHM_MANAGED, is a heap overwritten (pshm_heap(3)), not a segment made
+ * without one: every call says PSHM_ECORRUPT, never PSHM_ENOHEAP. */
+BACKEND_TEST(heap, an_overwritten_heap_magic_is_ecorrupt_not_enoheap)
+{
+	unsigned seed = 24;
+	for (int round = 0; round < 20; round++) {
+		pshm_t *shm = managed(backend, NULL, HEAP_SIZE);
+		uint64_t noise = (uint64_t)rand_r(&seed) << 32 | (uint64_t)rand_r(&seed);
+		*heap_word(shm, 0) = round == 0 ? 0 : noise;
+		pshm_off_t off;
+		pshm_heap_info_t info;
+		cr_expect_eq(pshm_alloc(shm, 16, &off), PSHM_ECORRUPT, "magic %#llx",
+		             (unsigned long long)*heap_word(shm, 0));
+		cr_expect_eq(pshm_heap_check(shm), PSHM_ECORRUPT);
+		cr_expect_eq(pshm_heap_stat(shm, &info), PSHM_ECORRUPT);
+		cr_expect_eq(pshm_object_find(shm, "x", NULL, NULL), PSHM_ECORRUPT);
+		pshm_destroy(shm);
+	}
+}
+
 BACKEND_TEST(heap, a_segment_without_a_heap_or_of_another_format_is_refused)
 {
 	pshm_attr_t attr;
