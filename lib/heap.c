@@ -88,20 +88,25 @@ PSHM_EXTERN int pshm_free(pshm_t *shm, pshm_off_t off)
 	return pshm__heap_leave(&v, pshm__heap_give(&v, off, 0));
 }
 
-/* Move the block at *off to a new one of need bytes: the caller's bytes
- * are copied, the old block freed. */
+/*
+ * Move the block at *off to a new one of need bytes.  The old block stays
+ * whole until the new one holds the caller's bytes and *off says so (*off
+ * may be in the segment), so that whatever instant the caller dies at, *off
+ * leads to a block with the data, and one block at most is lost: take the
+ * new block (inflight: a repair frees it); copy; keep it (inflight
+ * cleared); point *off at it; free the old one (inflight: a repair frees it).
+ */
 static int move_block(const struct pshm__heap_view *v, pshm_off_t *off, uint64_t need)
 {
-	uint64_t to;
+	uint64_t to, from = *off;
 	int rc = pshm__heap_take(v, need, PSHM__HEAP_GRAIN, &to);
 	if (rc < 0)
 		return rc;
-	uint64_t old = pshm__block_size(v, *off, pshm__head(v, *off));
-	memcpy(v->base + to, v->base + *off, (size_t)((old < need ? old : need) - 8));
-	rc = pshm__heap_give(v, *off, 0);
-	if (rc == 0)
-		*off = to;
-	return rc;
+	uint64_t old = pshm__block_size(v, from, pshm__head(v, from));
+	memcpy(v->base + to, v->base + from, (size_t)((old < need ? old : need) - 8));
+	pshm__set_inflight(v, 0);
+	*off = to; /* before the old block's free says so in inflight (release) */
+	return pshm__heap_give(v, from, 0);
 }
 
 PSHM_EXTERN int pshm_realloc(pshm_t *shm, pshm_off_t *off, size_t size)

@@ -4,9 +4,9 @@
  * without pause, and is killed (SIGKILL) at a random moment, a thousand
  * times on each backend; after each death the parent walks and checks the
  * whole heap, and every block the child had recorded as its own must hold
- * what it wrote there.  A process killed inside a heap call holds the
- * heap's lock: the next call must repair the heap, never wedge on it.
- */
+ * what it wrote there, a block moved by pshm_realloc included.  A process
+ * killed inside a heap call holds the heap's lock: the next call must
+ * repair the heap, never wedge on it. */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
@@ -26,6 +26,7 @@
 #define KILLS_UNDER_VALGRIND 60
 #define SLOTS 128
 #define OBJECT_NAMES 8
+#define MOVING 16 /* blocks resized at random */
 
 /* What the child keeps in the heap, as the named object "table": the
  * blocks it owns now.  A slot is cleared before its block is freed and set
@@ -158,12 +159,12 @@ static size_t check_after_death(pshm_t *shm, const struct table *t, int kill)
 	return held;
 }
 
-/* Kill a churning child at a random moment, 0 to 300 us after it starts
+/* Kill a child (churning) at a random moment, 0 to 300 us after it starts
  * (under valgrind, which runs it some 100 times slower, 0 to 30 ms). */
-static void kill_one(struct victim *v, unsigned *seed, int kill_no)
+static void kill_one(struct victim *v, unsigned *seed, int kill_no, int (*child)(void *))
 {
 	v->seed = (unsigned)rand_r(seed);
-	pid_t pid = test_fork(churn, v);
+	pid_t pid = test_fork(child, v);
 	long most_us = test_under_valgrind() ? 30000 : 300;
 	struct timespec nap = {0, (rand_r(seed) % most_us) * 1000};
 	nanosleep(&nap, NULL);
@@ -186,7 +187,7 @@ BACKEND_TEST(heapkill, a_thousand_deaths_at_random_moments_leave_the_heap_whole)
 	unsigned seed = (unsigned)getpid();
 	size_t held = 0;
 	for (int k = 0; k < kills; k++) {
-		kill_one(&v, &seed, k);
+		kill_one(&v, &seed, k, churn);
 		held = check_after_death(v.shm, v.table, k);
 	}
 	pshm_heap_info_t info;
@@ -282,4 +283,68 @@ BACKEND_TEST(heapkill, a_death_while_an_object_is_made_leaves_no_object_and_no_b
 	cr_assert_eq(pshm_heap_check(shm), 0);
 	cr_expect_eq(pshm_object(shm, "never", 1000, NULL, NULL, &off), 1, "it can be made now");
 	pshm_destroy(shm);
+}
+
+/* A moving realloc killed at any instant keeps the data in one block.      */
+
+/* The child's blocks, whose offsets pshm_realloc updates in place (in the
+ * segment), and how many bytes of each hold moving_byte's pattern. */
+struct moving {
+	pshm_off_t off[MOVING];
+	_Atomic size_t valid[MOVING];
+};
+
+static unsigned char moving_byte(size_t i)
+{
+	return (unsigned char)(i * 7 + 3);
+}
+
+/* The child: resize blocks at random, which moves about one in seven;
+ * only what both sizes hold is counted valid while one is resized. */
+static int resize_at_random(void *arg)
+{
+	const struct victim *v = arg;
+	struct moving *m = (struct moving *)(void *)v->table;
+	for (unsigned seed = v->seed;;) {
+		unsigned r = (unsigned)rand_r(&seed), b = r % MOVING;
+		size_t size = 16 + (r >> 4) % 4000, valid = atomic_load(&m->valid[b]);
+		atomic_store(&m->valid[b], valid < size ? valid : size);
+		int rc = pshm_realloc(v->shm, &m->off[b], size);
+		if (rc == -ENOMEM)
+			continue; /* the block as it was: the bytes counted valid still are */
+		if (rc != 0)
+			return 7;
+		unsigned char *p = pshm_ptr(v->shm, m->off[b]);
+		for (size_t i = valid; i < size; i++)
+			p[i] = moving_byte(i);
+		atomic_store(&m->valid[b], size);
+	}
+}
+
+BACKEND_TEST(heapkill, a_death_inside_a_moving_realloc_keeps_the_data)
+{
+	pshm_attr_t attr;
+	test_attr(&attr, backend, PSHM_MANAGED);
+	struct victim v;
+	cr_assert_eq(pshm_create(&v.shm, NULL, (size_t)1024 * 1024, &attr), 0);
+	pshm_off_t at;
+	cr_assert_eq(pshm_object(v.shm, "moving", sizeof(struct moving), NULL, NULL, &at), 1);
+	struct moving *m = pshm_ptr(v.shm, at);
+	for (unsigned b = 0; b < MOVING; b++)
+		cr_assert_eq(pshm_alloc(v.shm, 16, &m->off[b]), 0);
+	v.table = (struct table *)(void *)m;
+	unsigned seed = (unsigned)getpid();
+	int kills = test_under_valgrind() ? KILLS_UNDER_VALGRIND : KILLS;
+	for (int k = 0; k < kills; k++) {
+		kill_one(&v, &seed, k, resize_at_random);
+		cr_assert_eq(pshm_heap_check(v.shm), 0, "after death %d", k);
+		for (unsigned b = 0; b < MOVING; b++) {
+			const unsigned char *p = pshm_ptr(v.shm, m->off[b]);
+			size_t valid = atomic_load(&m->valid[b]), i = 0;
+			while (i < valid && p[i] == moving_byte(i))
+				i++;
+			cr_assert_eq(i, valid, "death %d: block %u lost byte %zu of %zu", k, b, i, valid);
+		}
+	}
+	pshm_destroy(v.shm);
 }
