@@ -369,11 +369,12 @@ PSHM_EXTERN int pshm_attach_fd(pshm_t **shm, int fd, const pshm_attr_t *attr);
  * descriptor, SCM_RIGHTS, with a one-line message), as pshm_export_fd with
  * flags would make it; no SIGPIPE where the system has MSG_NOSIGNAL (not
  * macOS).  pshm_recv - receive one so sent and attach it (attr as
- * pshm_attach_fd's); a descriptor received with anything else is closed.  Both block as sock does and retry EINTR.  Errors: those
- * of pshm_export_fd and pshm_attach_fd, of sendmsg and recvmsg (-EAGAIN on
- * a non-blocking socket with nothing to read, -EPIPE), -ECONNRESET (the
- * peer closed the connection), -EBADMSG (a message that is not pshm_send's,
- * or that carried no descriptor).
+ * pshm_attach_fd's); a descriptor received with anything else is closed.
+ * Both block as sock does and retry EINTR.  Errors: those of
+ * pshm_export_fd and pshm_attach_fd, of sendmsg and recvmsg (-EAGAIN on a
+ * non-blocking socket with nothing to read, -EPIPE), -ECONNRESET (the peer
+ * closed the connection), -EBADMSG (a message that is not pshm_send's, an
+ * empty datagram, or one that carried no descriptor).
  */
 PSHM_EXTERN int pshm_send(int sock, pshm_t *shm, unsigned flags);
 PSHM_EXTERN int pshm_recv(int sock, pshm_t **shm, const pshm_attr_t *attr);

@@ -61,8 +61,13 @@ static int look_once(int fd, size_t *usable, size_t *len)
 	if (after != *len || first.u.hdr.usable_size != second.u.hdr.usable_size)
 		return -EAGAIN;
 	rc = pshm__header_check(&first, *len, NULL, PSHM_BACKEND_DEFAULT);
-	if (rc < 0) /* ours once: now overwritten, or caught between resizes */
-		return rc == PSHM_ENOTPSHM ? PSHM_ECORRUPT : rc;
+	/* Ours once, and READY: now overwritten or cut short (a file of 0
+	 * bytes, "made and not sized yet" to an attacher), or caught between
+	 * resizes. */
+	if (rc == PSHM_ENOTPSHM || rc == -EAGAIN)
+		return PSHM_ECORRUPT;
+	if (rc < 0)
+		return rc;
 	*usable = (size_t)first.u.hdr.usable_size;
 	return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -72,6 +73,25 @@ static void take_descriptors(struct msghdr *m, int *fd)
 	}
 }
 
+/* Whether a read of nothing from sock meant that its peer closed (the end
+ * of a stream, a connection hung up) rather than an empty datagram, which
+ * anybody who can send to sock can send. */
+static int peer_closed(int sock)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type == SOCK_STREAM)
+		return 1;
+	if (type != SOCK_SEQPACKET)
+		return 0;
+	struct pollfd p = {.fd = sock, .events = POLLIN};
+	int n;
+	do
+		n = poll(&p, 1, 0);
+	while (n < 0 && errno == EINTR);
+	return n > 0 && (p.revents & POLLHUP);
+}
+
 ssize_t pshm__recv_fd(int sock, void *buf, size_t len, int *fd)
 {
 	union {
@@ -93,6 +113,8 @@ ssize_t pshm__recv_fd(int sock, void *buf, size_t len, int *fd)
 	if (*fd >= 0 && MSG_CMSG_CLOEXEC == 0 && fcntl(*fd, F_SETFD, FD_CLOEXEC) < 0)
 		rc = pshm__neg_errno();
 	else if (m.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) /* more than asked for */
+		rc = -EBADMSG;
+	else if (n == 0 && *fd < 0 && !peer_closed(sock))
 		rc = -EBADMSG;
 	if (rc < 0 && *fd >= 0) {
 		close(*fd);

@@ -13,13 +13,11 @@
 #include "sync.h"
 
 /* Whether shm's size can change: a named segment of a backend that
- * resizes, without a heap (which has a size of its own).  Its header is
- * READY, written by its creator: read through the mapping. */
+ * resizes, without a heap (which has a size of its own). */
 static int resizable(const pshm_t *shm)
 {
-	const struct pshm__header *hdr = shm->map.addr;
-	return shm->ops->resize != NULL && shm->name[0] != '\0' &&
-	       !(hdr->flags & PSHM__HEADER_MANAGED);
+	return shm->ops->resize != NULL && shm->ops->remap != NULL && shm->name[0] != '\0' &&
+	       !shm->managed;
 }
 
 /* Take the resize lock of the header at hdr: 0 or a negative code.  A
@@ -44,8 +42,13 @@ PSHM_EXTERN int pshm_resize(pshm_t *shm, size_t size, unsigned flags)
 		return -EACCES;
 	if (!resizable(shm))
 		return -ENOTSUP;
-	struct pshm__header *hdr = shm->map.addr;
-	int rc = lock_resizing(hdr);
+	/* The file as it is now, mapped, before its header's lock is touched:
+	 * a file cut short (by anyone who can open it) is PSHM_ECORRUPT here,
+	 * not SIGBUS there. */
+	int rc = shm->ops->remap(&shm->map, 0);
+	shm->size = shm->map.usable;
+	if (rc == 0)
+		rc = lock_resizing(shm->map.addr);
 	if (rc < 0)
 		return rc;
 	unsigned how = (flags & PSHM_NORESERVE) ? 0 : PSHM__MAKE_RESERVE;

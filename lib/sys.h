@@ -91,8 +91,9 @@ int pshm__send_fd(int sock, const void *msg, size_t len, int fd);
 
 /* Receive up to len bytes into buf and at most one descriptor (into *fd,
  * close-on-exec; -1 if none came; any more are closed), retrying EINTR:
- * the byte count (0: the peer closed), or a negative code (-EBADMSG, none
- * kept, for a datagram longer than len or descriptors that did not fit). */
+ * the byte count (0 with no descriptor: the peer closed), or a negative
+ * code (-EBADMSG, none kept, for a datagram longer than len, descriptors
+ * that did not fit, or an empty datagram from a peer still there). */
 ssize_t pshm__recv_fd(int sock, void *buf, size_t len, int *fd);
 
 #endif /* PSHM_SYS_H */

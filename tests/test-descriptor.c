@@ -409,6 +409,27 @@ Test(descriptor, pshm_recv_takes_only_what_pshm_send_sends)
 	pshm_detach(shm);
 }
 
+/* An empty message is anybody's to send (to a datagram socket, without a
+ * connection): -EBADMSG, not the peer's end, which a server would take
+ * for the end of its work; a hang-up is still -ECONNRESET. */
+Test(descriptor, an_empty_message_is_ebadmsg_and_only_a_hang_up_is_econnreset)
+{
+	static const int types[] = {SOCK_DGRAM, SOCK_SEQPACKET};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		int sv[2];
+		pshm_t *got = NULL;
+		cr_assert_eq(socketpair(AF_UNIX, types[i] | SOCK_CLOEXEC, 0, sv), 0);
+		cr_assert_eq(send(sv[0], "", 0, 0), 0);
+		cr_expect_eq(pshm_recv(sv[1], &got, NULL), -EBADMSG, "an empty message (%s)",
+		             types[i] == SOCK_DGRAM ? "datagram" : "seqpacket");
+		cr_expect_null(got);
+		close(sv[0]);
+		if (types[i] == SOCK_SEQPACKET)
+			cr_expect_eq(pshm_recv(sv[1], &got, NULL), -ECONNRESET, "the peer gone");
+		close(sv[1]);
+	}
+}
+
 /* A heap made in an anonymous segment is the receiver's heap too: it finds
  * the sender's object and allocates next to it. */
 Test(descriptor, an_anonymous_managed_segment_handed_over_keeps_its_heap)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -241,6 +242,27 @@ BACKEND_TEST(resize, a_header_that_claims_more_than_the_file_is_not_mapped)
 	cr_expect_str_eq(pshm_addr(shm), MARK);
 	*usable = SMALL;
 	cr_expect_eq(pshm_remap(shm), 0);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+/* Anybody who can open a segment's file can cut it: the next remap or
+ * resize says so, and touches nothing past the file's end (SIGBUS). */
+BACKEND_TEST(resize, a_file_cut_to_nothing_is_ecorrupt_not_a_crash)
+{
+	char name[PSHM_NAME_MAX + 1];
+	pshm_t *shm = make_resizable(backend, name);
+	if (shm == NULL)
+		return;
+	int fd = pshm_export_fd(shm, 0);
+	cr_assert_geq(fd, 0);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(ftruncate(fd, 0), 0);
+	cr_expect_eq(pshm_remap(shm), PSHM_ECORRUPT);
+	cr_expect_eq(pshm_resize(shm, 2 * SMALL, 0), PSHM_ECORRUPT);
+	cr_expect_eq(pshm_size(shm), SMALL, "the mapping is as it was");
+	cr_assert_eq(ftruncate(fd, st.st_size), 0);
+	close(fd);
 	cr_assert_eq(pshm_destroy(shm), 0);
 }
 
