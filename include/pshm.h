@@ -451,11 +451,14 @@ typedef struct pshm_info {
  * under the name is foreign.  A segment is orphaned when nothing uses it any
  * more: its creator is dead (or, for a half-made one that names no creator,
  * the object is over 10 seconds old) and no process has it mapped.
- * Attachments are counted by the kernel for SysV and, on Linux, from /proc
- * for the POSIX and mmap backends; where they cannot be counted (attached
- * -1: a process that cannot be inspected, a caller in a container) a
- * segment is never called orphaned.  A creator in another PID namespace is
- * neither alive nor dead (creator_alive -1).
+ * Attachments are counted by the kernel for SysV.  For the POSIX and mmap
+ * backends every handle holds a shared flock(2) on its file while attached
+ * (a fork child's copy too; the kernel drops it with the last copy, on a
+ * crash as on exit): a file nobody holds has nobody attached (0), in any
+ * PID namespace; one that somebody holds is counted from /proc where every
+ * process can be read, else -1 (in use, count not known), and never called
+ * orphaned.  A creator in another PID namespace is neither alive nor dead
+ * (creator_alive -1).
  *
  * Errors: -EINVAL (bad name, NULL info, bad attr), -ENOTSUP, -ENOENT,
  * -EACCES.

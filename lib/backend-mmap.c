@@ -165,11 +165,8 @@ static int mmap_open_named(struct pshm__map *map, const char *name, unsigned fla
 static int stat_file(const struct place *p, struct pshm__object *obj)
 {
 	int fd = open_file(p, O_RDONLY, 0);
-	if (fd >= 0) {
-		int rc = pshm__fd_stat(fd, obj);
-		close(fd);
-		return rc;
-	}
+	if (fd >= 0)
+		return pshm__fd_stat(fd, obj); /* takes fd */
 	struct stat st;
 	if (pshm__fd_open_error(fd) != PSHM_ENOTPSHM ||
 	    fstatat(p->dirfd, p->file, &st, AT_SYMLINK_NOFOLLOW) < 0)

@@ -216,9 +216,7 @@ static int posix_stat(const char *name, struct pshm__object *obj)
 	}
 	if (fd < 0)
 		return fd;
-	int rc = pshm__fd_stat(fd, obj);
-	close(fd);
-	return rc;
+	return pshm__fd_stat(fd, obj); /* takes fd */
 }
 
 /* Whether name's object is only's: 0, or -ENOENT if it is another now.

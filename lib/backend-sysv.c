@@ -113,6 +113,7 @@ static int attach_key(const char *name, unsigned flags, struct pshm__map *map, i
 	}
 	map->owner = ds.shm_perm.uid;
 	map->usable = (size_t)head.u.hdr.usable_size;
+	map->flags = head.u.hdr.flags;
 	return 0;
 }
 
@@ -234,6 +235,7 @@ static int sysv_stat(const char *name, struct pshm__object *obj)
 	obj->changed = ds.shm_ctime;
 	obj->attached = (int)ds.shm_nattch; /* counted before our own look */
 	obj->regular = 1;
+	obj->exclusive_fd = -1;
 	obj->ident.id = id;
 	struct pshm__map map;
 	memset(&map, 0, sizeof(map));

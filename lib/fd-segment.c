@@ -90,6 +90,7 @@ int pshm__fd_init_named(int fd, mode_t mode, size_t len, unsigned how, struct ps
 	/* open() gave mode less the umask: put the rest back, if any. */
 	if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
 		return pshm__neg_errno();
+	(void)pshm__hold_shared(fd); /* held while attached, where it can be */
 	map->ident = ident_of(&st);
 	int rc = pshm__fd_init_map(fd, len, pshm__reserve_for(how), map);
 	if (rc == 0)
@@ -151,15 +152,21 @@ static int resized_since(int fd, const struct stat *st)
 	return fstat(fd, &now) == 0 && now.st_size != st->st_size;
 }
 
-/* pshm__fd_open_existing, leaving the head it judged in head. */
+/* pshm__fd_open_existing, leaving the head it judged in head.  The file
+ * is held while attached from the start (a FIFO, a device take the lock
+ * harmlessly); one that had to wait for a cleaner may have lost its name
+ * meanwhile: opened by name, it is then gone. */
 static int open_checked(int fd, const char *name, pshm_backend_t backend, unsigned flags,
                         struct pshm__map *map, struct pshm__head *head)
 {
+	int waited = pshm__hold_shared(fd) == 1;
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return pshm__neg_errno();
 	if (!S_ISREG(st.st_mode))
 		return PSHM_ENOTPSHM; /* a FIFO, a device...: never read or mapped */
+	if (waited && name != NULL && st.st_nlink == 0)
+		return -ENOENT;
 	size_t len = (uintmax_t)st.st_size > (uintmax_t)SIZE_MAX ? SIZE_MAX : (size_t)st.st_size;
 	int rc = pshm__fd_read_head(fd, len, head);
 	if (rc == 0)
@@ -173,6 +180,7 @@ static int open_checked(int fd, const char *name, pshm_backend_t backend, unsign
 	map->owner = st.st_uid;
 	map->usable = (size_t)head->u.hdr.usable_size;
 	map->made_by = (pshm_backend_t)head->u.hdr.backend;
+	map->flags = head->u.hdr.flags;
 	map->ident = ident_of(&st);
 	rc = map_fd(fd, len, (flags & PSHM_RDONLY) != 0, map);
 	if (rc == 0)
@@ -217,25 +225,59 @@ void pshm__fd_describe(const struct stat *st, struct pshm__object *obj)
 	obj->len = (uintmax_t)st->st_size > (uintmax_t)SIZE_MAX ? SIZE_MAX : (size_t)st->st_size;
 	obj->changed = st->st_ctime;
 	obj->attached = -1;
+	obj->exclusive_fd = -1;
 	obj->ident = ident_of(st);
+}
+
+/*
+ * How many processes have a file attached, from whether any handle holds
+ * it (held: 0 no, 1 yes, -1 not known) and how many processes /proc shows
+ * mapping it (mappers, -1 not known): /proc's count where it sees any;
+ * else nobody where no handle holds it; else, held, one (a descriptor not
+ * mapped yet) or not known (/proc unreadable).
+ */
+static int attached_count(int held, int mappers)
+{
+	if (mappers > 0 || held < 0)
+		return mappers;
+	if (held == 0)
+		return 0;
+	return mappers == 0 ? 1 : -1;
+}
+
+/* The count of attachments, and the file held exclusively (the lock after
+ * the /proc scan, so that attachers wait for no more than the unlink). */
+static void count_attached(int fd, const struct stat *st, struct pshm__object *obj)
+{
+	int mappers = pshm__count_mappers(st->st_dev, st->st_ino);
+	int held = pshm__held_by_anyone(fd);
+	obj->attached = attached_count(held, mappers);
+	if (held == 0)
+		obj->exclusive_fd = fd;
 }
 
 int pshm__fd_stat(int fd, struct pshm__object *obj)
 {
 	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return pshm__neg_errno();
+	if (fstat(fd, &st) < 0) {
+		int rc = pshm__neg_errno();
+		close(fd);
+		return rc;
+	}
 	pshm__fd_describe(&st, obj);
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	obj->regular = 1;
-	int rc = -EAGAIN;
-	for (int attempt = 0; rc == -EAGAIN && attempt < 3; attempt++)
-		rc = pshm__fd_read_head(fd, obj->len, &obj->head);
-	if (rc == -EAGAIN)
-		rc = 0; /* still changing: judged on what was there */
-	if (rc == 0)
-		obj->attached = pshm__count_mappers(st.st_dev, st.st_ino);
+	int rc = 0;
+	if (S_ISREG(st.st_mode)) {
+		obj->regular = 1;
+		rc = -EAGAIN;
+		for (int attempt = 0; rc == -EAGAIN && attempt < 3; attempt++)
+			rc = pshm__fd_read_head(fd, obj->len, &obj->head);
+		if (rc == -EAGAIN)
+			rc = 0; /* still changing: judged on what was there */
+		if (rc == 0)
+			count_attached(fd, &st, obj);
+	}
+	if (obj->exclusive_fd != fd)
+		close(fd);
 	return rc;
 }
 

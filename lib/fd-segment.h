@@ -60,11 +60,13 @@ int pshm__fd_read_head(int fd, size_t len, struct pshm__head *head);
 int pshm__fd_resize(struct pshm__map *map, size_t usable, size_t len, unsigned how);
 int pshm__fd_remap(struct pshm__map *map, int rdonly);
 
-/* The stat slot for an object open on fd (non-blocking). */
+/* The stat slot for an object open on fd (non-blocking), which it takes
+ * over: closed, or kept as obj->exclusive_fd. */
 int pshm__fd_stat(int fd, struct pshm__object *obj);
 
 /* What the kernel says of an object, from its stat (or lstat: a symbolic
- * link is described, never followed); attached not known, head empty. */
+ * link is described, never followed); attached not known, head empty, no
+ * exclusive_fd. */
 void pshm__fd_describe(const struct stat *st, struct pshm__object *obj);
 
 /* Whether st describes the object only identifies: 0 if so, -ENOENT if

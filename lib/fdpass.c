@@ -112,9 +112,8 @@ ssize_t pshm__recv_fd(int sock, void *buf, size_t len, int *fd)
 	int rc = 0;
 	if (*fd >= 0 && MSG_CMSG_CLOEXEC == 0 && fcntl(*fd, F_SETFD, FD_CLOEXEC) < 0)
 		rc = pshm__neg_errno();
-	else if (m.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) /* more than asked for */
-		rc = -EBADMSG;
-	else if (n == 0 && *fd < 0 && !peer_closed(sock))
+	else if ((m.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) || /* more than asked for */
+	         (n == 0 && *fd < 0 && !peer_closed(sock)))  /* empty, from a peer still there */
 		rc = -EBADMSG;
 	if (rc < 0 && *fd >= 0) {
 		close(*fd);

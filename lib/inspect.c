@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -87,14 +88,27 @@ static int stat_with(const struct pshm__backend_ops *ops, const char *name, pshm
 	return 0;
 }
 
+/* Let go of the object judged: the exclusive hold that kept attachers
+ * waiting. */
+static void release(const struct pshm__object *obj)
+{
+	if (obj->exclusive_fd >= 0)
+		close(obj->exclusive_fd);
+}
+
 PSHM_EXTERN int pshm_stat(const char *name, const pshm_attr_t *attr, pshm_info_t *info)
 {
 	struct pshm__settings set;
 	int rc = pshm__read_name_and_attr(name, attr, &set);
 	if (info == NULL)
 		return -EINVAL;
+	if (rc < 0)
+		return rc;
 	struct pshm__object obj;
-	return rc < 0 ? rc : stat_with(set.ops, name, info, &obj);
+	rc = stat_with(set.ops, name, info, &obj);
+	if (rc == 0)
+		release(&obj);
+	return rc;
 }
 
 /* pshm_list's filter: only what could be a segment's name reaches the
@@ -137,9 +151,12 @@ PSHM_EXTERN int pshm_remove_orphan(const char *name, const pshm_attr_t *attr)
 	if (rc < 0)
 		return rc;
 	if (info.state == PSHM_STATE_FOREIGN)
-		return -EPERM;
-	if (!info.orphaned)
-		return -EBUSY;
-	/* The object judged, not whatever the name holds by now. */
-	return set.ops->unlink(name, &obj.ident);
+		rc = -EPERM;
+	else if (!info.orphaned)
+		rc = -EBUSY;
+	else /* the object judged, not whatever the name holds by now, while
+	        no attach can start */
+		rc = set.ops->unlink(name, &obj.ident);
+	release(&obj);
+	return rc;
 }

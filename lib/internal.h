@@ -226,6 +226,8 @@ struct pshm__map {
 	size_t usable; /* usable bytes, from the header checked by open_named
 	                  (the mapping is not read: its file may shrink) */
 	pshm_backend_t made_by; /* the backend its header names (open_fd) */
+	uint32_t flags;         /* PSHM__HEADER_* of the header checked by open_named
+	                           and open_fd */
 	struct pshm__ident ident;
 };
 
@@ -238,6 +240,9 @@ struct pshm__object {
 	int attached;   /* processes that have it mapped; -1 not known */
 	int regular;    /* 0: not a regular file (a FIFO, socket, directory,
 	                   symbolic link...): foreign, and head is empty */
+	int exclusive_fd; /* a descriptor holding the file exclusively, since no
+	                     handle held it (pshm__held_by_anyone): no attach
+	                     starts until the stat slot's caller closes it; -1 */
 	struct pshm__ident ident;
 	struct pshm__head head;
 };
@@ -281,7 +286,8 @@ struct pshm__backend_ops {
 	 * -EAGAIN while it is half-made. */
 	int (*open_named)(struct pshm__map *map, const char *name, unsigned flags);
 
-	/* stat: what the kernel knows of name's object and its first bytes. */
+	/* stat: what the kernel knows of name's object and its first bytes;
+	 * the caller closes obj->exclusive_fd where it is not -1. */
 	int (*stat)(const char *name, struct pshm__object *obj);
 
 	/* list: call fn for every name that may be a segment of this backend
@@ -334,17 +340,6 @@ int pshm__fd_backend(pshm_backend_t made_by, const struct pshm__backend_ops **ou
 extern const struct pshm__backend_ops pshm__backend_sysv;
 extern const struct pshm__backend_ops pshm__backend_posix;
 extern const struct pshm__backend_ops pshm__backend_mmap;
-
-/* ------------------------------------------------------------------------ */
-/* Other processes (mappers-linux.c reads /proc; mappers-none.c cannot)      */
-
-/* How many processes map the file (dev, ino); -1 when not known: a process
- * whose maps cannot be read, or processes this one cannot see at all. */
-int pshm__count_mappers(dev_t dev, ino_t ino);
-
-/* The PID namespace this process lives in; 0 where the system has none
- * (or it cannot be told). */
-uint64_t pshm__pid_namespace(void);
 
 #include "sys.h" /* the system-call helpers, below everything else */
 

@@ -156,8 +156,8 @@ int pshm__adopt(pshm_t **out, const struct pshm__backend_ops *ops, struct pshm__
                 const char *name, unsigned flags)
 {
 	int rdonly = (flags & PSHM_RDONLY) != 0, rc = 0;
-	const struct pshm__header *hdr = map->addr; /* READY: its creator's */
-	int managed = (hdr->flags & PSHM__HEADER_MANAGED) != 0;
+	int managed = (map->flags & PSHM__HEADER_MANAGED) != 0; /* not read from the mapping:
+	                                                          its file may shrink */
 	if (flags & PSHM_PREFAULT)
 		rc = prefault_hint(map->addr, map->len, !rdonly);
 	if (rc == 0)

@@ -1,7 +1,7 @@
 /*
- * sys.h - the system-call helpers (sys.c, seal-*.c, fdpass.c), below
- * everything else: every room may call them, they call nothing of
- * libpshm's.  Not installed; internal.h includes it.
+ * sys.h - the system-call helpers (sys.c, mappers-*.c, hold-*.c, seal-*.c,
+ * fdpass.c), below everything else: every room may call them, they call
+ * nothing of libpshm's.  Not installed; internal.h includes it.
  */
 #ifndef PSHM_SYS_H
 #define PSHM_SYS_H
@@ -69,6 +69,34 @@ void pshm__random_bytes(void *buf, size_t len);
 /* 0 if a file may grow to len bytes here, -EFBIG if RLIMIT_FSIZE forbids
  * it (the kernel would kill the process with SIGXFSZ). */
 int pshm__file_size_allowed(size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Other processes (mappers-linux.c reads /proc; mappers-none.c cannot)      */
+
+/* How many processes map the file (dev, ino); -1 when not known: a process
+ * whose maps cannot be read, or processes this one cannot see at all. */
+int pshm__count_mappers(dev_t dev, ino_t ino);
+
+/* The PID namespace this process lives in; 0 where the system has none
+ * (or it cannot be told). */
+uint64_t pshm__pid_namespace(void);
+
+/* ------------------------------------------------------------------------ */
+/* Files held while attached (hold-flock.c; hold-none.c without flock)       */
+
+/* Hold the file open on fd as attached (a shared lock of the open file
+ * description: fork children and passed descriptors share it, the kernel
+ * drops it with the last of them), waiting a moment while a cleaner holds
+ * it exclusively: 0, 1 if it had to wait (the cleaner may have removed the
+ * file's name meanwhile), -EWOULDBLOCK if an exclusive lock stayed, or
+ * another negative code (-ENOTSUP where there are no such locks). */
+int pshm__hold_shared(int fd);
+
+/* Whether any descriptor holds the file open on fd (not fd's own open file
+ * description) as attached: 0 nobody, and fd now holds the file
+ * exclusively until it is closed, so that no attach starts meanwhile; 1
+ * somebody; -1 not known (no such locks, a file system without them). */
+int pshm__held_by_anyone(int fd);
 
 /* ------------------------------------------------------------------------ */
 /* File seals (seal-memfd.c; seal-none.c where the system has none)          */

@@ -10,12 +10,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -597,6 +599,160 @@ BACKEND_TEST(orphans, a_cleaner_in_a_container_keeps_what_the_host_uses)
 	if (geteuid() != 0)
 		cr_skip_test("needs root, to make PID and mount namespaces");
 	expect_kept(backend, 0, 0, enter_container);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Where /proc cannot tell: every handle holds its file (flock)             */
+
+/* The cleaner, as the job's user: exit 0 if it removed the segment, else
+ * the negated code of pshm_remove_orphan (8 if it could not become). */
+static int remove_orphan_as(void *arg)
+{
+	const struct job *j = arg;
+	pshm_attr_t attr = job_attr(j);
+	return become(j) < 0 ? 8 : -pshm_remove_orphan(j->name, &attr) & 0xff;
+}
+
+/* Whether anybody holds the file of segment name as attached, asked as
+ * the cleaner asks (a non-blocking exclusive flock): 1 held, 0 not. */
+static int held(pshm_backend_t b, const char *name)
+{
+	char path[PATH_MAX];
+	test_raw_path(path, b, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	cr_assert_geq(fd, 0, "%s", path);
+	int rc = flock(fd, LOCK_EX | LOCK_NB);
+	int err = errno;
+	close(fd);
+	cr_assert(rc == 0 || err == EWOULDBLOCK, "flock: %s", strerror(err));
+	return rc != 0;
+}
+
+static int exit_attached(void *arg)
+{
+	(void)arg;
+	pause(); /* until SIGKILL: the kernel lets go of what it held */
+	return 0;
+}
+
+/* Each handle holds its file from create or attach to detach; a fork
+ * child's copy holds it too, until the child dies, even by SIGKILL. */
+BACKEND_TEST(orphans, a_handle_holds_its_file_until_its_last_copy_is_gone)
+{
+#if !HAVE_FLOCK
+	cr_skip_test("built without flock");
+#endif
+	if (backend == PSHM_BACKEND_SYSV)
+		cr_skip_test("SysV counts attachments in the kernel");
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "held");
+	pshm_attr_t attr = attr_of(backend);
+	pshm_t *shm, *other;
+	cr_assert_eq(pshm_create(&shm, name, 64, &attr), 0);
+	cr_expect_eq(held(backend, name), 1, "by its creator");
+	cr_assert_eq(pshm_attach(&other, name, &attr), 0);
+	cr_assert_eq(pshm_detach(shm), 0);
+	cr_expect_eq(held(backend, name), 1, "by the other handle");
+	pid_t child = test_fork(exit_attached, NULL);
+	cr_assert_eq(pshm_detach(other), 0);
+	cr_expect_eq(held(backend, name), 1, "by the fork child's copy");
+	kill(child, SIGKILL);
+	cr_assert_eq(test_wait(child), 128 + SIGKILL);
+	cr_expect_eq(held(backend, name), 0, "after its last holder was killed");
+	cr_assert_eq(pshm_remove(name, &attr), 0);
+}
+
+/* A cleaner that reads no other process's maps (another user's, as
+ * "nobody") still knows that nobody has the orphan attached. */
+BACKEND_TEST(orphans, a_cleaner_that_cannot_read_maps_removes_an_orphan)
+{
+	if (backend == PSHM_BACKEND_SYSV)
+		cr_skip_test("SysV counts attachments in the kernel");
+	if (geteuid() != 0)
+		cr_skip_test("needs root, to run the creator and the cleaner as another user");
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "unreadable");
+	struct job j = {backend, name, 64, -1, -1, 1, 0};
+	cr_assert_eq(test_wait(test_fork(create_and_die, &j)), 0);
+	int removed = test_wait(test_fork(remove_orphan_as, &j));
+	pshm_attr_t attr = attr_of(backend);
+	int left = pshm_remove(name, &attr);
+	cr_assert_eq(removed, 0, "the orphan was kept (%d)", removed);
+	cr_assert_eq(left, -ENOENT, "the orphan is still there");
+}
+
+/* In a container (pid 1 of a new PID namespace, its own /proc, /dev/shm
+ * shared): a creator there dies, leaving one segment nobody uses and one
+ * that another process there keeps attached.  Exit 0 if the cleaner there
+ * removed the first and kept the second. */
+struct two_jobs {
+	struct job orphan, used;
+	int attached_fd; /* read: the user in the container attached */
+	int release_fd;  /* written: the user may go */
+};
+
+static int judge_two(const struct two_jobs *t)
+{
+	pshm_attr_t attr = job_attr(&t->orphan);
+	pshm_info_t info;
+	if (pshm_stat(t->orphan.name, &attr, &info) != 0 || info.attached != 0 || !info.orphaned)
+		return 34;
+	if (pshm_stat(t->used.name, &attr, &info) != 0 || info.attached == 0 || info.orphaned)
+		return 35;
+	if (pshm_remove_orphan(t->orphan.name, &attr) != 0)
+		return 36;
+	return pshm_remove_orphan(t->used.name, &attr) == -EBUSY ? 0 : 37;
+}
+
+static int clean_two_in_container(void *arg)
+{
+	const struct two_jobs *t = arg;
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 || /* (no NULLs: valgrind) */
+	    mount("proc", "/proc", "proc", 0, NULL) < 0)
+		return 31;
+	if (test_wait(test_fork(create_and_die, (void *)&t->orphan)) != 0 ||
+	    test_wait(test_fork(create_and_die, (void *)&t->used)) != 0)
+		return 32;
+	pid_t user = test_fork(attach_and_wait, (void *)&t->used);
+	int rc = test_await(t->attached_fd) == 0 ? judge_two(t) : 33;
+	test_signal(t->release_fd);
+	return test_wait(user) == 0 ? rc : 38;
+}
+
+static int enter_container_with_two(void *arg)
+{
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+		return 30;
+	return test_wait(test_fork(clean_two_in_container, arg));
+}
+
+BACKEND_TEST(orphans, a_cleaner_in_a_container_removes_its_orphans_and_keeps_what_is_used)
+{
+	if (backend == PSHM_BACKEND_SYSV)
+		cr_skip_test("SysV counts attachments in the kernel");
+	if (geteuid() != 0)
+		cr_skip_test("needs root, to make PID and mount namespaces");
+	char orphan[PSHM_NAME_MAX + 1], used[PSHM_NAME_MAX + 1];
+	test_name(orphan, "ctr-orphan");
+	test_name(used, "ctr-used");
+	int ready[2], release[2];
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(release), 0);
+	struct two_jobs t = {{backend, orphan, 64, -1, -1, 0, 0},
+	                     {backend, used, 64, ready[1], release[0], 0, 0},
+	                     ready[0], release[1]};
+	int status = test_wait(test_fork(enter_container_with_two, &t));
+	pshm_attr_t attr = attr_of(backend);
+	int orphan_left = pshm_remove(orphan, &attr), used_left = pshm_remove(used, &attr);
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(release[i]);
+	}
+	if (status == 30 || status == 31)
+		cr_skip_test("no PID or mount namespace here (%d)", status);
+	cr_assert_eq(status, 0, "the cleaner in the container judged wrong (%d)", status);
+	cr_expect_eq(orphan_left, -ENOENT, "the orphan was left");
+	cr_expect_eq(used_left, 0, "the segment in use was removed");
 }
 
 /* ------------------------------------------------------------------------ */
