@@ -40,6 +40,33 @@ int pshmpy_attr(pshm_attr_t *attr, int backend, unsigned mode, unsigned flags)
 	return rc;
 }
 
+/* An int argument from 0 to most, into *(unsigned *)out, for "O&": a
+ * value out of range is ValueError, never cut to its low bits. */
+static int unsigned_arg(PyObject *obj, unsigned *out, unsigned long most, const char *what)
+{
+	unsigned long value = PyLong_AsUnsignedLong(obj);
+	if (value == (unsigned long)-1 && PyErr_Occurred()) {
+		if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+			return 0;
+		PyErr_Clear();
+	} else if (value <= most) {
+		*out = (unsigned)value;
+		return 1;
+	}
+	PyErr_Format(PyExc_ValueError, "%s must be from 0 to %#lo", what, most);
+	return 0;
+}
+
+static int mode_arg(PyObject *obj, void *out)
+{
+	return unsigned_arg(obj, out, 07777, "mode");
+}
+
+static int flags_arg(PyObject *obj, void *out)
+{
+	return unsigned_arg(obj, out, 0xffffffffUL, "flags");
+}
+
 /* create(name=None, size, backend=0, mode=0o600, flags=0) */
 static PyObject *create(PyObject *self, PyObject *args, PyObject *kw)
 {
@@ -49,8 +76,8 @@ static PyObject *create(PyObject *self, PyObject *args, PyObject *kw)
 	int backend = PSHM_BACKEND_DEFAULT;
 	unsigned mode = 0, flags = 0;
 	(void)self;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "n|ziII", names, &size, &name, &backend, &mode,
-	                                 &flags))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "n|ziO&O&", names, &size, &name, &backend,
+	                                 mode_arg, &mode, flags_arg, &flags))
 		return NULL;
 	pshm_attr_t attr;
 	if (size <= 0)
@@ -73,7 +100,8 @@ static PyObject *attach(PyObject *self, PyObject *args, PyObject *kw)
 	int backend = PSHM_BACKEND_DEFAULT;
 	unsigned flags = 0;
 	(void)self;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "s|iI", names, &name, &backend, &flags))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "s|iO&", names, &name, &backend, flags_arg,
+	                                 &flags))
 		return NULL;
 	pshm_attr_t attr;
 	if (pshmpy_attr(&attr, backend, 0, flags) < 0)

@@ -48,11 +48,18 @@ void *pshmpy_segment_at(PyObject *obj, Py_ssize_t offset, size_t size, size_t al
 	return (char *)pshm_addr(shm) + offset;
 }
 
-/* End the segment's life in this process: detach, or destroy (its name). */
+/* End the segment's life in this process: detach, or destroy (its name).
+ * A second detach is harmless, as file.close() is; a destroy after either
+ * would leave the name it promises to remove: ValueError. */
 static PyObject *finish(SegmentObject *self, int (*how)(pshm_t *))
 {
+	if (self->shm == NULL && how == pshm_destroy) {
+		PyErr_SetString(PyExc_ValueError, "the segment is detached: its name is not removed "
+		                                  "(pshm.remove(name) removes it)");
+		return NULL;
+	}
 	if (self->shm == NULL)
-		return Py_NewRef(Py_None); /* twice is harmless, as file.close() */
+		return Py_NewRef(Py_None);
 	if (self->users > 0) {
 		PyErr_SetString(PyExc_BufferError,
 		                "buffers or locks on the segment are still in use: release them first");

@@ -27,6 +27,10 @@ static int bind(SyncObject *self, PyObject *args, PyObject *kw, size_t size, int
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "O!n|p", names, &Segment_Type, &segment, &offset,
 	                                 &fresh))
 		return -1;
+	if (((SegmentObject *)segment)->rdonly) { /* a lock writes its bytes, which cannot be */
+		pshmpy_raise(-EACCES);            /* as pshm_lock says on a read-only attach */
+		return -1;
+	}
 	void *at = pshmpy_segment_at(segment, offset, size, 8);
 	if (at == NULL)
 		return -1;

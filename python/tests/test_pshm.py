@@ -215,3 +215,45 @@ def test_a_spawned_child_attaches_a_named_segment_by_name():
     with pshm.create(64) as anonymous:
         with pytest.raises(TypeError):
             pickle.dumps(anonymous)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_locks_on_a_read_only_attachment_are_refused_not_a_crash(backend):
+    name = unique("ro")
+    with made(backend, 4096, name=name) as seg:
+        pshm.Mutex(seg, 0, init=True)
+        pshm.Cond(seg, 64, init=True)
+
+        def child():
+            with pshm.attach(name, backend=backend, flags=pshm.RDONLY) as ro:
+                for make in (lambda: pshm.Mutex(ro, 0), lambda: pshm.Mutex(ro, 0, init=True),
+                             lambda: pshm.Cond(ro, 64), lambda: pshm.Cond(ro, 64, init=True)):
+                    with pytest.raises(pshm.Error) as e:
+                        make()
+                    assert e.value.errno == errno.EACCES
+        assert in_child(child) == 0  # -11: the interpreter died of SIGSEGV
+        seg.destroy()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_destroy_after_detach_says_so_and_the_name_stays(backend):
+    name = unique("late")
+    with made(backend, 4096, name=name) as seg:
+        pass
+    with pytest.raises(ValueError):
+        seg.destroy()
+    assert pshm.stat(name, backend=backend)["size"] == 4096  # still there, as said
+    seg.detach()  # a second detach is harmless, as file.close()
+    pshm.remove(name, backend=backend)
+
+
+def test_a_mode_or_flags_out_of_range_is_value_error_not_cut():
+    for bad in ((1 << 40) | 0o640, 0o10000, -1):
+        with pytest.raises(ValueError):
+            pshm.create(4096, name=unique("mode"), mode=bad)
+    with pytest.raises(ValueError):
+        pshm.create(4096, flags=1 << 40)
+    with pytest.raises(ValueError):
+        pshm.attach(unique("flags"), flags=(1 << 32) | pshm.RDONLY)
+    with pytest.raises(TypeError):
+        pshm.create(4096, mode="0640")
