@@ -2,8 +2,9 @@
 (found with pkg-config: set PKG_CONFIG_PATH for a prefix of your own, and
 PKG_CONFIG to a pkg-config with options of its own if need be).
 
-    pip install ./python          (after make install; in a virtual
-                                   environment, or --break-system-packages)
+    pip install --no-build-isolation ./python   (after make install; in a
+                                   virtual environment made by Debian's
+                                   /usr/bin/python3 with --system-site-packages)
 """
 import os
 import shlex
@@ -24,6 +25,10 @@ def pkg_config(*args):
     return shlex.split(out)
 
 
+# Warnings are errors for the project's CI (PSHM_WERROR=1), never for a
+# user's build with another compiler or Python.
+werror = ["-Werror"] if os.environ.get("PSHM_WERROR") == "1" else []
+
 cflags = pkg_config("--cflags")
 libs = pkg_config("--libs")
 libdirs = [f[2:] for f in libs if f.startswith("-L")]
@@ -42,7 +47,7 @@ setup(
         library_dirs=libdirs,
         runtime_library_dirs=libdirs,  # found where it was installed, without ldconfig
         libraries=[f[2:] for f in libs if f.startswith("-l")],
-        extra_compile_args=["-std=c11", "-Wall", "-Wextra", "-Werror",
+        extra_compile_args=["-std=c11", "-Wall", "-Wextra", *werror,
                             "-Wno-missing-field-initializers", "-Wno-cast-function-type"],
     )],
     python_requires=">=3.10",
