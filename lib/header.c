@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sync.h"
+#include "sync/sync.h"
 
 void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
                        pshm_backend_t backend, uint32_t flags)

@@ -193,13 +193,6 @@ int pshm__header_check(const struct pshm__head *head, size_t len, const char *na
 int pshm__header_accept(const struct pshm__head *head, size_t len, uid_t owner,
                         const char *name, pshm_backend_t backend, unsigned flags);
 
-/*
- * pshm__populate - PSHM_PREFAULT: fault in the len bytes mapped at addr, for
- * writing or only for reading.  0 (also where the system cannot, as it is a
- * hint), -ENOSPC if a page could not be had, or another negative errno.
- */
-int pshm__populate(void *addr, size_t len, int writable);
-
 /* ------------------------------------------------------------------------ */
 /* Backends                                                                  */
 
@@ -328,10 +321,6 @@ struct pshm__backend_ops {
                                    of pshm__huge_page_size()); -ENOTSUP where
                                    the backend cannot */
 
-/* Seals export_fd adds where the object takes them (a memfd). */
-#define PSHM__SEAL_SHRINK 0x1u
-#define PSHM__SEAL_GROW 0x2u
-
 /* The ops of made_by if its segments have descriptors (DEFAULT: of any
  * backend built here whose have): 0, -ENOTSUP (not built here) or
  * PSHM_ENOTPSHM (no descriptors: a header that says so is not ours). */
@@ -341,6 +330,6 @@ extern const struct pshm__backend_ops pshm__backend_sysv;
 extern const struct pshm__backend_ops pshm__backend_posix;
 extern const struct pshm__backend_ops pshm__backend_mmap;
 
-#include "sys.h" /* the system-call helpers, below everything else */
+#include "os/sys.h" /* the system-call helpers, below everything else */
 
 #endif /* PSHM_INTERNAL_H */

@@ -1,0 +1,104 @@
+/*
+ * mutex-pthread.c - the lock of a mutex where the system has robust
+ * process-shared mutexes and the kernel keeps their lists: a robust,
+ * error-checking pthread mutex, whose dead holder the kernel reports.
+ */
+#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* glibc declares pthread_mutex_clocklock (POSIX 2024) only so */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "sync/sync.h"
+
+_Static_assert(sizeof(pthread_mutex_t) <= PSHM__LOCK_BYTES, "pthread_mutex_t does not fit");
+
+static int set_mutex_attributes(pthread_mutexattr_t *attr)
+{
+	int err = pthread_mutexattr_setpshared(attr, PTHREAD_PROCESS_SHARED);
+	if (err == 0)
+		err = pthread_mutexattr_settype(attr, PTHREAD_MUTEX_ERRORCHECK);
+	if (err == 0)
+		err = pthread_mutexattr_setrobust(attr, PTHREAD_MUTEX_ROBUST);
+	return err;
+}
+
+static int pthread_init(void *lock)
+{
+	pthread_mutexattr_t attr;
+	int err = pthread_mutexattr_init(&attr);
+	if (err != 0)
+		return err;
+	err = set_mutex_attributes(&attr);
+	if (err == 0)
+		err = pthread_mutex_init(lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	return err;
+}
+
+/* A timed lock whose deadline the wall clock cannot move. */
+static int lock_until(pthread_mutex_t *lock, const struct timespec *deadline)
+{
+#if HAVE_PTHREAD_MUTEX_CLOCKLOCK
+	return pthread_mutex_clocklock(lock, CLOCK_MONOTONIC, deadline);
+#else
+	/* pthread_mutex_timedlock measures on CLOCK_REALTIME, which setting
+	 * the clock moves: tried instead, in naps of 1 ms (relative, so no
+	 * clock moves them), until the monotonic deadline. */
+	for (;;) {
+		int err = pthread_mutex_trylock(lock);
+		if (err != EBUSY)
+			return err;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!pshm__timespec_before(&now, deadline))
+			return ETIMEDOUT;
+		struct timespec nap = {0, 1000000L};
+		nanosleep(&nap, NULL);
+	}
+#endif
+}
+
+static int pthread_lock(void *lock, enum pshm__lock_how how, const struct timespec *deadline)
+{
+	if (how == PSHM__LOCK_WAIT)
+		return pthread_mutex_lock(lock);
+	if (how == PSHM__LOCK_TRY) {
+		int err = pthread_mutex_trylock(lock);
+		/* glibc says EDEADLK for a robust mutex the caller holds; POSIX
+		 * says EBUSY for any held mutex. */
+		return err == EDEADLK ? EBUSY : err;
+	}
+	return lock_until(lock, deadline);
+}
+
+static int pthread_unlock(void *lock)
+{
+	return pthread_mutex_unlock(lock);
+}
+
+static int pthread_consistent(void *lock)
+{
+	return pthread_mutex_consistent(lock);
+}
+
+/* pthread_mutex_destroy of a locked mutex is undefined: find out first. */
+static int pthread_destroy(void *lock)
+{
+	int err = pthread_mutex_trylock(lock);
+	if (err == EBUSY || err == EDEADLK)
+		return EBUSY;
+	if (err == 0 || err == EOWNERDEAD)
+		pthread_mutex_unlock(lock);
+	return pthread_mutex_destroy(lock);
+}
+
+const struct pshm__lock_kind pshm__lock_pthread = {
+	.init = pthread_init,
+	.lock = pthread_lock,
+	.unlock = pthread_unlock,
+	.consistent = pthread_consistent,
+	.destroy = pthread_destroy,
+};
