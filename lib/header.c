@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sync/sync.h"
+#include "internal.h"
 
 void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
                        pshm_backend_t backend, uint32_t flags)
@@ -47,19 +47,6 @@ void pshm__header_label(struct pshm__header *hdr, size_t size, pshm_backend_t ba
 	       (const char *)&fields + PSHM__HEADER_FIELDS_START,
 	       PSHM__HEADER_FIELDS_END - PSHM__HEADER_FIELDS_START);
 	atomic_store_explicit(&hdr->state, PSHM__STATE_READY, memory_order_release);
-}
-
-/*
- * A segment's header lock is made by the first pshm_lock (or trylock,
- * unlock, consistent) of any process, not by pshm_create: writing it would
- * cost an anonymous segment the page fault of its header page, which
- * otherwise nobody writes, and a named one a fault where a pwrite does.
- * The guard decides who makes it; one that dies making it (before the lock
- * is marked made) leaves it to the next, which makes it anew.
- */
-int pshm__header_lock_init(struct pshm__header *hdr, int wait)
-{
-	return pshm__mutex_init_once(&hdr->lock, hdr->lock_guard, wait);
 }
 
 static int all_zero(const unsigned char *p, size_t n)

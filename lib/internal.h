@@ -172,11 +172,6 @@ void pshm__header_label(struct pshm__header *hdr, size_t size, pshm_backend_t ba
  * somebody else's. */
 int pshm__look_again(long long *until);
 
-/* Make the header lock of the segment whose header is mapped at hdr, if
- * nobody has yet: any process may, once.  While another is making it:
- * wait, or (wait 0) -EBUSY. */
-int pshm__header_lock_init(struct pshm__header *hdr, int wait);
-
 /*
  * pshm__header_check - what head (copied from an object of len bytes) says
  * of it as backend's segment called name (NULL: any name): 0 ready; -EAGAIN

@@ -1,7 +1,7 @@
 /*
  * segment.c - the life of a segment: create, attach, detach, destroy,
- * remove, and the lock in its header.  Dispatches to the backend tables;
- * nothing here knows how a backend makes its segments.
+ * remove.  Dispatches to the backend tables; nothing here knows how a
+ * backend makes its segments.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -244,47 +244,4 @@ PSHM_EXTERN int pshm_remove(const char *name, const pshm_attr_t *attr)
 	struct pshm__settings set;
 	int rc = pshm__read_name_and_attr(name, attr, &set);
 	return rc < 0 ? rc : set.ops->unlink(name, NULL);
-}
-
-/* ------------------------------------------------------------------------ */
-/* The header lock                                                          */
-
-/* Apply a mutex call to shm's header lock, which a read-only mapping
- * cannot take; the lock is made by its first use (header.c).  While another
- * process makes it, pshm_lock waits (meanwhile 0); the others, which must
- * not sleep, return meanwhile: what they say of a lock somebody else holds. */
-static int on_header_lock(pshm_t *shm, int (*call)(pshm_mutex_t *), int meanwhile)
-{
-	if (shm == NULL)
-		return -EINVAL;
-	if (shm->rdonly)
-		return -EACCES;
-	struct pshm__header *hdr = shm->map.addr;
-	int rc = call(&hdr->lock);
-	if (rc != -EINVAL)
-		return rc;
-	rc = pshm__header_lock_init(hdr, meanwhile == 0); /* not made yet, or another kind's */
-	if (rc == -EBUSY)
-		return meanwhile;
-	return rc < 0 ? rc : call(&hdr->lock);
-}
-
-PSHM_EXTERN int pshm_lock(pshm_t *shm)
-{
-	return on_header_lock(shm, pshm_mutex_lock, 0);
-}
-
-PSHM_EXTERN int pshm_trylock(pshm_t *shm)
-{
-	return on_header_lock(shm, pshm_mutex_trylock, -EBUSY);
-}
-
-PSHM_EXTERN int pshm_unlock(pshm_t *shm)
-{
-	return on_header_lock(shm, pshm_mutex_unlock, -EPERM);
-}
-
-PSHM_EXTERN int pshm_consistent(pshm_t *shm)
-{
-	return on_header_lock(shm, pshm_mutex_consistent, -EINVAL);
 }
