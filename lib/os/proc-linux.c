@@ -1,8 +1,9 @@
 /*
- * mappers-linux.c - what this process can know of the others, from /proc:
+ * proc-linux.c - what this process can know of the others, from /proc:
  * how many processes map a file (/proc/PID/maps: the one way on Linux to
- * tell whether anyone still uses a POSIX or mmap segment; SysV keeps its
- * own count, shm_nattch), and which PID namespace a process lives in.
+ * count the processes that use a POSIX or mmap segment; SysV keeps its
+ * own count, shm_nattch), which PID namespace a process lives in, and a
+ * process's or thread's state and start time (a lock holder's).
  *
  * A count is only a count when every process could be read: one whose maps
  * are closed to us (another user's, one that made itself undumpable as
@@ -20,6 +21,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -129,4 +131,30 @@ uint64_t pshm__pid_namespace(void)
 	atomic_store_explicit(&known_ns_pid, self, memory_order_relaxed);
 	atomic_store_explicit(&known_ns, (uint64_t)st.st_ino, memory_order_relaxed);
 	return (uint64_t)st.st_ino;
+}
+
+/* /proc/ID/task/ID/stat, not /proc/ID/stat, reads the same whoever reads
+ * it: qemu-user makes up the latter (a start time included) when a process
+ * reads its own. */
+int pshm__task_stat(uint32_t id, char *state, unsigned long long *start)
+{
+	char path[64], text[1024];
+	snprintf(path, sizeof(path), "/proc/%lu/task/%lu/stat", (unsigned long)id,
+	         (unsigned long)id);
+	int fd = pshm__openat(AT_FDCWD, path, O_RDONLY, 0);
+	if (fd < 0)
+		return -1;
+	ssize_t n = pshm__pread_head(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	/* "ID (COMM) STATE PPID ...": COMM may hold anything, ')' included;
+	 * the start time is the 20th field after the state. */
+	const char *end = strrchr(text, ')');
+	if (end == NULL || sscanf(end + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+	                                   " %*s %*s %*s %*s %*s %*s %llu",
+	                          state, start) != 2)
+		return -1;
+	return 0;
 }

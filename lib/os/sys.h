@@ -1,5 +1,5 @@
 /*
- * sys.h - the system-call helpers (sys.c, mappers-*.c, hold-*.c, seal-*.c,
+ * sys.h - the system-call helpers (sys.c, proc-*.c, hold-*.c, seal-*.c,
  * fdpass.c), below everything else: every room may call them, they call
  * nothing of libpshm's.  Not installed; internal.h includes it.
  */
@@ -78,7 +78,7 @@ void pshm__random_bytes(void *buf, size_t len);
 int pshm__file_size_allowed(size_t len);
 
 /* ------------------------------------------------------------------------ */
-/* Other processes (mappers-linux.c reads /proc; mappers-none.c cannot)      */
+/* Other processes (proc-linux.c reads /proc; proc-none.c cannot)          */
 
 /* How many processes map the file (dev, ino); -1 when not known: a process
  * whose maps cannot be read, or processes this one cannot see at all. */
@@ -87,6 +87,10 @@ int pshm__count_mappers(dev_t dev, ino_t ino);
 /* The PID namespace this process lives in; 0 where the system has none
  * (or it cannot be told). */
 uint64_t pshm__pid_namespace(void);
+
+/* The state letter ('R', 'S', 'Z'...) and start time (clock ticks since
+ * boot) of process or thread id: 0, or -1 if they cannot be read. */
+int pshm__task_stat(uint32_t id, char *state, unsigned long long *start);
 
 /* ------------------------------------------------------------------------ */
 /* Files held while attached (hold-flock.c; hold-none.c without flock)       */

@@ -1,7 +1,7 @@
 /*
  * holder-linux.c - lock holders on Linux: a thread id names the holder (a
  * thread that dies is gone even while its process lives), /proc gives its
- * start time and whether it is a zombie, and get_robust_list
+ * start time and whether it is a zombie (os/proc-linux.c), and get_robust_list
  * tells whether the kernel keeps this process's robust futex list.  The
  * CPUs a thread may run on are its affinity mask (taskset, a container's
  * cpuset), not all those online.
@@ -10,12 +10,9 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -45,33 +42,6 @@ int pshm__kernel_robust(void)
 	return answer == 1;
 }
 
-/* The state letter and start time of process or thread id, from
- * /proc/ID/task/ID/stat: 0, or -1 if it cannot be read.  That file, not
- * /proc/ID/stat, reads the same whoever reads it: qemu-user makes up the
- * latter (a start time included) when a process reads its own. */
-static int read_stat(uint32_t id, char *state, unsigned long long *start)
-{
-	char path[64], text[1024];
-	snprintf(path, sizeof(path), "/proc/%lu/task/%lu/stat", (unsigned long)id,
-	         (unsigned long)id);
-	int fd = pshm__openat(AT_FDCWD, path, O_RDONLY, 0);
-	if (fd < 0)
-		return -1;
-	ssize_t n = pshm__pread_head(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	text[n] = '\0';
-	/* "ID (COMM) STATE PPID ...": COMM may hold anything, ')' included;
-	 * the start time is the 20th field after the state. */
-	const char *end = strrchr(text, ')');
-	if (end == NULL || sscanf(end + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
-	                                   " %*s %*s %*s %*s %*s %*s %llu",
-	                          state, start) != 2)
-		return -1;
-	return 0;
-}
-
 static uint32_t token_of(unsigned long long start)
 {
 	uint32_t token = (uint32_t)(start ^ (start >> 32));
@@ -87,7 +57,7 @@ uint32_t pshm__holder_token(void)
 {
 	char state;
 	unsigned long long start;
-	return read_stat(pshm__holder_self(), &state, &start) == 0 ? token_of(start) : 0;
+	return pshm__task_stat(pshm__holder_self(), &state, &start) == 0 ? token_of(start) : 0;
 }
 
 int pshm__holder_gone(uint32_t id, uint32_t token)
@@ -96,7 +66,7 @@ int pshm__holder_gone(uint32_t id, uint32_t token)
 		return 1;
 	char state;
 	unsigned long long start;
-	if (read_stat(id, &state, &start) != 0)
+	if (pshm__task_stat(id, &state, &start) != 0)
 		return 0; /* hidden (hidepid) or closed: not known, so alive */
 	if (state == 'Z' || state == 'X')
 		return 1; /* dead, not yet reaped by its parent */
