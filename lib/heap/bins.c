@@ -1,9 +1,9 @@
 /*
- * heap-bins.c - the allocator proper: free blocks on lists by size class
+ * bins.c - the allocator proper: free blocks on lists by size class
  * (two-level, as in TLSF: a power of two, then 8 steps within it), found
  * through two bitmaps in constant time; blocks split on allocation and
  * merged with their free neighbours on free (small ones wait on the quick
- * lists of heap-quick.c first).  The caller holds the heap's lock.  Every change to the chain of heads is ordered as heap.h says, so
+ * lists of quick.c first).  The caller holds the heap's lock.  Every change to the chain of heads is ordered as heap.h says, so
  * that a process killed anywhere here leaves a chain a repair can walk.
  */
 #include "config.h"

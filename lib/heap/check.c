@@ -1,5 +1,5 @@
 /*
- * heap-check.c - pshm_heap_check's walk, which compares the chain of heads
+ * check.c - pshm_heap_check's walk, which compares the chain of heads
  * with everything derived from it (footers, PREV_FREE bits, free lists,
  * bitmaps, counters, named objects), and pshm_heap_stat's description.
  * Every offset read is checked before it is followed and every list is

@@ -1,8 +1,9 @@
 /*
- * heap.c - the public calls of managed segments that allocate and free,
- * and the heap's lock: every call opens the heap from the segment, takes
- * the lock, and repairs the heap first if the lock's last holder died.
- * Offsets and pointers convert here too.
+ * heap.c - what every call on a heap does first and last, and the
+ * allocator's calls as the core's public ones use them: open the heap at
+ * (base, size), take its lock, repair it first if the lock's last holder
+ * died; then allocate, free, resize, describe.  Nothing here knows a
+ * segment's handle (core/managed.c has the public calls).
  */
 #include "config.h"
 
@@ -11,19 +12,11 @@
 #include <string.h>
 
 #include "heap/heap.h"
-#include "internal.h"
 #include "sync/sync.h"
 
-#define MAX_ALIGN (UINT64_C(1) << 20)
-
-int pshm__heap_enter(pshm_t *shm, struct pshm__heap_view *v)
+int pshm__heap_enter(void *base, size_t len, int managed, struct pshm__heap_view *v)
 {
-	void *addr = NULL;
-	size_t size = 0;
-	int managed = 0;
-	int rc = pshm__usable_area(shm, &addr, &size, &managed);
-	if (rc == 0)
-		rc = pshm__heap_open(addr, size, managed, v);
+	int rc = pshm__heap_open(base, len, managed, v);
 	if (rc != 0)
 		return rc;
 	rc = pshm__mutex_lock(&v->h->lock);
@@ -49,43 +42,10 @@ int pshm__heap_leave(const struct pshm__heap_view *v, int rc)
 	return rc < 0 ? rc : (unlocked < 0 ? unlocked : rc);
 }
 
-static int allocate(pshm_t *shm, size_t size, uint64_t align, pshm_off_t *off)
+int pshm__heap_alloc(const struct pshm__heap_view *v, size_t size, uint64_t align, uint64_t *off)
 {
-	if (size == 0 || off == NULL)
-		return -EINVAL;
 	uint64_t need = pshm__block_for(size);
-	if (need == 0)
-		return -ENOMEM;
-	struct pshm__heap_view v;
-	int rc = pshm__heap_enter(shm, &v);
-	if (rc != 0)
-		return rc;
-	uint64_t at;
-	rc = pshm__heap_take(&v, need, align, &at);
-	if (rc == 0)
-		*off = at;
-	return pshm__heap_leave(&v, rc);
-}
-
-PSHM_EXTERN int pshm_alloc(pshm_t *shm, size_t size, pshm_off_t *off)
-{
-	return allocate(shm, size, PSHM__HEAP_GRAIN, off);
-}
-
-PSHM_EXTERN int pshm_alloc_aligned(pshm_t *shm, size_t size, size_t align, pshm_off_t *off)
-{
-	if (align < PSHM__HEAP_GRAIN || align > MAX_ALIGN || (align & (align - 1)) != 0)
-		return -EINVAL;
-	return allocate(shm, size, align, off);
-}
-
-PSHM_EXTERN int pshm_free(pshm_t *shm, pshm_off_t off)
-{
-	struct pshm__heap_view v;
-	int rc = pshm__heap_enter(shm, &v);
-	if (rc != 0 || off == PSHM_OFF_NULL)
-		return rc != 0 ? rc : pshm__heap_leave(&v, 0);
-	return pshm__heap_leave(&v, pshm__heap_give(&v, off, 0));
+	return need == 0 ? -ENOMEM : pshm__heap_take(v, need, align, off);
 }
 
 /*
@@ -96,7 +56,7 @@ PSHM_EXTERN int pshm_free(pshm_t *shm, pshm_off_t off)
  * new block (inflight: a repair frees it); copy; keep it (inflight
  * cleared); point *off at it; free the old one (inflight: a repair frees it).
  */
-static int move_block(const struct pshm__heap_view *v, pshm_off_t *off, uint64_t need)
+static int move_block(const struct pshm__heap_view *v, uint64_t *off, uint64_t need)
 {
 	uint64_t to, from = *off;
 	int rc = pshm__heap_take(v, need, PSHM__HEAP_GRAIN, &to);
@@ -109,62 +69,21 @@ static int move_block(const struct pshm__heap_view *v, pshm_off_t *off, uint64_t
 	return pshm__heap_give(v, from, 0);
 }
 
-PSHM_EXTERN int pshm_realloc(pshm_t *shm, pshm_off_t *off, size_t size)
+int pshm__heap_realloc(const struct pshm__heap_view *v, uint64_t *off, size_t size)
 {
-	if (off == NULL || size == 0)
-		return -EINVAL;
-	if (*off == PSHM_OFF_NULL)
-		return allocate(shm, size, PSHM__HEAP_GRAIN, off);
 	uint64_t need = pshm__block_for(size);
 	if (need == 0)
 		return -ENOMEM;
-	struct pshm__heap_view v;
-	int rc = pshm__heap_enter(shm, &v);
-	if (rc != 0)
-		return rc;
-	rc = pshm__heap_resize(&v, *off, need);
-	if (rc == -ENOMEM)
-		rc = move_block(&v, off, need);
-	return pshm__heap_leave(&v, rc);
+	int rc = pshm__heap_resize(v, *off, need);
+	return rc == -ENOMEM ? move_block(v, off, need) : rc;
 }
 
-PSHM_EXTERN void *pshm_ptr(const pshm_t *shm, pshm_off_t off)
+int pshm__heap_stat(const struct pshm__heap_view *v, pshm_heap_info_t *info)
 {
-	if (shm == NULL || off == PSHM_OFF_NULL || off >= pshm_size(shm))
-		return NULL;
-	return (char *)pshm_addr(shm) + off;
-}
-
-PSHM_EXTERN pshm_off_t pshm_off(const pshm_t *shm, const void *ptr)
-{
-	if (shm == NULL || ptr == NULL)
-		return PSHM_OFF_NULL;
-	uintptr_t base = (uintptr_t)pshm_addr(shm);
-	uintptr_t at = (uintptr_t)ptr;
-	return at >= base && at - base < pshm_size(shm) ? (pshm_off_t)(at - base) : PSHM_OFF_NULL;
-}
-
-PSHM_EXTERN int pshm_heap_stat(pshm_t *shm, pshm_heap_info_t *info)
-{
-	if (info == NULL)
-		return -EINVAL;
-	struct pshm__heap_view v;
-	int rc = pshm__heap_enter(shm, &v);
-	if (rc != 0)
-		return rc;
 	/* What the quick lists hold is free: merged, it says how large a
 	 * block pshm_alloc can get. */
-	rc = pshm__quick_flush(&v);
+	int rc = pshm__quick_flush(v);
 	if (rc == 0)
-		pshm__heap_describe(&v, info);
-	return pshm__heap_leave(&v, rc);
-}
-
-PSHM_EXTERN int pshm_heap_check(pshm_t *shm)
-{
-	struct pshm__heap_view v;
-	int rc = pshm__heap_enter(shm, &v);
-	if (rc != 0)
-		return rc;
-	return pshm__heap_leave(&v, pshm__heap_verify(&v));
+		pshm__heap_describe(v, info);
+	return rc;
 }

@@ -1,18 +1,21 @@
 /*
- * heap.h - managed segments: the heap that PSHM_MANAGED makes of a
- * segment's usable area.  heap.c has the public calls and the lock,
- * heap-bins.c the allocator proper (free lists by size class), heap-walk.c
- * the walks (format, repair, check, statistics), heap-objects.c the named
- * objects.  Not installed.
+ * heap.h - the engine of managed segments: the heap that PSHM_MANAGED makes
+ * of a segment's usable bytes, worked on as (base, size) only; the public
+ * calls are core/managed.c's.  heap.c opens, locks and leaves a heap and
+ * has the calls core/managed.c makes between; bins.c is the allocator
+ * proper (free lists by size class), quick.c its quick lists, walk.c the
+ * walks (format, open, repair), check.c the checks and statistics,
+ * objects.c the named objects.  Not installed.
  *
- * Layout.  Offsets count from pshm_addr(), where the heap header sits, so
- * no block is at offset 0 and 0 means "none".  A block is an 8-byte head
- * followed by its payload; a block is named by its payload's offset (a
- * multiple of 16), its head is the 8 bytes before.  The head holds the
- * block's size (head included, a multiple of 16, at least 32) and flags.
- * A free block keeps its list links at the start of its payload and its
- * size in its last 8 bytes (the footer), so that the block after it can
- * find where it starts.  A head of size 0, in use, ends the chain.
+ * Layout.  Offsets count from base, the start of the usable bytes, where
+ * the heap header sits, so no block is at offset 0 and 0 means "none".  A
+ * block is an 8-byte head followed by its payload; a block is named by its
+ * payload's offset (a multiple of 16), its head is the 8 bytes before.
+ * The head holds the block's size (head included, a multiple of 16, at
+ * least 32) and flags.  A free block keeps its list links at the start of
+ * its payload and its size in its last 8 bytes (the footer), so that the
+ * block after it can find where it starts.  A head of size 0, in use, ends
+ * the chain.
  *
  * Crash safety.  The chain of heads is the truth; the rest (free lists,
  * bitmaps, counters, footers, PREV_FREE bits) is derived from it and is
@@ -57,7 +60,7 @@
 /* Head flags, in the bits a multiple of 16 leaves. */
 #define PSHM__BLOCK_USED UINT64_C(1)
 #define PSHM__BLOCK_PREV_FREE UINT64_C(2) /* the block before is free: its footer holds its size */
-#define PSHM__BLOCK_OBJECT UINT64_C(4)    /* a named object's block (heap-objects.c) */
+#define PSHM__BLOCK_OBJECT UINT64_C(4)    /* a named object's block (objects.c) */
 #define PSHM__BLOCK_QUICK UINT64_C(8)     /* freed onto a quick list (with USED): see below */
 #define PSHM__BLOCK_FLAGS UINT64_C(15)
 
@@ -157,7 +160,7 @@ static inline uint64_t pshm__block_size(const struct pshm__heap_view *v, uint64_
 	return size >= PSHM__HEAP_MIN_BLOCK && size <= v->end - off ? size : 0;
 }
 
-/* heap-walk.c */
+/* walk.c */
 
 /* What pshm__heap_walk calls for each block: nonzero stops the walk. */
 typedef int (*pshm__block_visit)(const struct pshm__heap_view *v, uint64_t off, uint64_t head,
@@ -182,7 +185,7 @@ int pshm__heap_open(void *base, size_t len, int managed, struct pshm__heap_view 
  * (and the heap is marked broken). */
 int pshm__heap_repair(const struct pshm__heap_view *v);
 
-/* heap-check.c */
+/* check.c */
 
 /* Walk everything and compare: 0 or PSHM_ECORRUPT. */
 int pshm__heap_verify(const struct pshm__heap_view *v);
@@ -190,7 +193,7 @@ int pshm__heap_verify(const struct pshm__heap_view *v);
 /* Fill info from the counters and the free lists. */
 void pshm__heap_describe(const struct pshm__heap_view *v, pshm_heap_info_t *info);
 
-/* heap-bins.c: the allocator, on a heap whose lock the caller holds. */
+/* bins.c: the allocator, on a heap whose lock the caller holds. */
 
 /* The list a free block of size bytes goes on: bins[*fl][*sl]. */
 void pshm__size_class(uint64_t size, unsigned *fl, unsigned *sl);
@@ -211,7 +214,14 @@ int pshm__heap_take(const struct pshm__heap_view *v, uint64_t need, uint64_t ali
  * -EINVAL if off is no block in use, PSHM_ECORRUPT.  Leaves inflight. */
 int pshm__heap_give(const struct pshm__heap_view *v, uint64_t off, uint64_t flags);
 
-/* heap-quick.c */
+/* pshm__heap_give without the quick lists: merged with its neighbours. */
+int pshm__heap_give_merging(const struct pshm__heap_view *v, uint64_t off, uint64_t flags);
+
+/* Make the block in use at off need bytes where it is: 0, or -ENOMEM
+ * when the blocks after it cannot give enough (nothing changed). */
+int pshm__heap_resize(const struct pshm__heap_view *v, uint64_t off, uint64_t need);
+
+/* quick.c */
 
 /* Take a block of exactly need bytes off its quick list: 0, 1 if the list
  * is empty, PSHM_ECORRUPT.  Leaves inflight saying so. */
@@ -226,25 +236,34 @@ int pshm__quick_give(const struct pshm__heap_view *v, uint64_t off, uint64_t siz
  * pshm_heap_stat): 0 or PSHM_ECORRUPT. */
 int pshm__quick_flush(const struct pshm__heap_view *v);
 
-/* pshm__heap_give without the quick lists: merged with its neighbours. */
-int pshm__heap_give_merging(const struct pshm__heap_view *v, uint64_t off, uint64_t flags);
+/* heap.c: a heap call's prologue and epilogue, and the allocator's calls
+ * between them. */
 
-/* Make the block in use at off need bytes where it is: 0, or -ENOMEM
- * when the blocks after it cannot give enough (nothing changed). */
-int pshm__heap_resize(const struct pshm__heap_view *v, uint64_t off, uint64_t need);
-
-/* heap.c: a heap call's prologue and epilogue. */
-
-/* Open shm's heap and take its lock, repairing the heap if the last holder
- * died: 0, or the code the call returns (-EINVAL, -EACCES, PSHM_ENOHEAP,
+/* Open the heap in the len usable bytes at base (managed: its segment was
+ * made with one, as pshm__heap_open) and take its lock, repairing the heap
+ * if the last holder died: 0, or the code the call returns (PSHM_ENOHEAP,
  * PSHM_EVERSION, PSHM_ECORRUPT, -EDEADLK...). */
-int pshm__heap_enter(pshm_t *shm, struct pshm__heap_view *v);
+int pshm__heap_enter(void *base, size_t len, int managed, struct pshm__heap_view *v);
 
 /* Clear inflight and unlock; returns rc, after marking the heap broken if
  * rc is PSHM_ECORRUPT. */
 int pshm__heap_leave(const struct pshm__heap_view *v, int rc);
 
-/* heap-objects.c */
+/* A block for size bytes whose payload is a multiple of align, in *off:
+ * 0, -ENOMEM, PSHM_ECORRUPT. */
+int pshm__heap_alloc(const struct pshm__heap_view *v, size_t size, uint64_t align, uint64_t *off);
+
+/* Make the block in use at *off hold size bytes, keeping what it held up
+ * to the smaller size: where it is, or in a new block whose offset it
+ * stores in *off (the old one freed last: a death at any instant leaves
+ * *off at a block with the data).  0, -ENOMEM, -EINVAL (no block in use
+ * at *off), PSHM_ECORRUPT. */
+int pshm__heap_realloc(const struct pshm__heap_view *v, uint64_t *off, size_t size);
+
+/* Fill info, after merging the quick lists: 0 or PSHM_ECORRUPT. */
+int pshm__heap_stat(const struct pshm__heap_view *v, pshm_heap_info_t *info);
+
+/* objects.c */
 
 /* A named object's block: this entry, then the object's bytes. */
 struct pshm__object_entry {
@@ -264,6 +283,30 @@ static inline struct pshm__object_entry *pshm__entry(const struct pshm__heap_vie
 {
 	return (struct pshm__object_entry *)(void *)(v->base + off);
 }
+
+/* Whether name may name an object: 1 to PSHM_OBJECT_NAME_MAX bytes. */
+int pshm__object_name_is_valid(const char *name);
+
+/* The object called name, of size bytes, made (zeroed, then init(obj,
+ * size, arg), whose nonzero value undoes it and is returned) if there is
+ * none: its bytes' offset in *off; 1 made, 0 found, -EEXIST (found, of
+ * another size), -EINVAL (no such name can be), -ENOMEM, PSHM_ECORRUPT. */
+int pshm__object_get(const struct pshm__heap_view *v, const char *name, size_t size,
+                     int (*init)(void *obj, size_t size, void *arg), void *arg, uint64_t *off);
+
+/* The object called name: its bytes' offset and size (each may be NULL):
+ * 0, -ENOENT, -EINVAL, PSHM_ECORRUPT. */
+int pshm__object_lookup(const struct pshm__heap_view *v, const char *name, uint64_t *off,
+                        size_t *size);
+
+/* Remove the object called name and free its block: 0, -ENOENT, -EINVAL,
+ * PSHM_ECORRUPT. */
+int pshm__object_unlink(const struct pshm__heap_view *v, const char *name);
+
+/* fn(name, off, size, arg) for each object until fn returns nonzero: 0,
+ * what fn returned, or PSHM_ECORRUPT. */
+int pshm__object_each(const struct pshm__heap_view *v,
+                      int (*fn)(const char *name, uint64_t off, size_t size, void *arg), void *arg);
 
 /* Keep, of the object blocks whose mark is seen, those a chain leads to
  * (their mark becomes linked) and cut chains at anything else.  Part of

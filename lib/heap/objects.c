@@ -1,5 +1,5 @@
 /*
- * heap-objects.c - named objects in a heap: each is a block flagged
+ * objects.c - named objects in a heap: each is a block flagged
  * PSHM__BLOCK_OBJECT that starts with an entry (its name, size and the
  * next entry of its hash chain) followed by the object's bytes.  An object
  * exists once its entry is linked into a chain, by one 8-byte store; a
@@ -32,7 +32,7 @@ static uint64_t object_limit(const struct pshm__heap_view *v)
 	return (v->end - v->first) / (8 + ENTRY_BYTES) + 1;
 }
 
-static int name_is_valid(const char *name)
+int pshm__object_name_is_valid(const char *name)
 {
 	return name != NULL && name[0] != '\0' && memchr(name, '\0', PSHM_OBJECT_NAME_MAX + 1) != NULL;
 }
@@ -100,102 +100,80 @@ static int create(const struct pshm__heap_view *v, uint64_t *link, const char *n
 	return 1;
 }
 
-PSHM_EXTERN int pshm_object(pshm_t *shm, const char *name, size_t size,
-                            int (*init)(void *obj, size_t size, void *arg), void *arg,
-                            pshm_off_t *off)
+int pshm__object_get(const struct pshm__heap_view *v, const char *name, size_t size,
+                     int (*init)(void *obj, size_t size, void *arg), void *arg, uint64_t *off)
 {
-	if (!name_is_valid(name) || size == 0 || off == NULL)
+	if (!pshm__object_name_is_valid(name))
 		return -EINVAL;
-	struct pshm__heap_view v;
-	int rc = pshm__heap_enter(shm, &v);
-	if (rc != 0)
-		return rc;
 	uint64_t hash = name_hash(name);
 	uint64_t *link;
-	rc = find_link(&v, name, hash, &link);
+	int rc = find_link(v, name, hash, &link);
 	if (rc == 0 && *link != 0) {
-		rc = pshm__entry(&v, *link)->size == size ? 0 : -EEXIST;
+		rc = pshm__entry(v, *link)->size == size ? 0 : -EEXIST;
 		if (rc == 0)
 			*off = *link + ENTRY_BYTES;
 	} else if (rc == 0) {
-		rc = create(&v, link, name, hash, size, init, arg);
+		rc = create(v, link, name, hash, size, init, arg);
 		if (rc == 1)
 			*off = *link + ENTRY_BYTES;
 	}
-	return pshm__heap_leave(&v, rc);
-}
-
-/* Open shm's heap, locked, at the entry called name: 0 with *link leading
- * to it (the caller leaves the heap), or the code (the heap left). */
-static int enter_at(pshm_t *shm, const char *name, struct pshm__heap_view *v, uint64_t **link)
-{
-	if (!name_is_valid(name))
-		return -EINVAL;
-	int rc = pshm__heap_enter(shm, v);
-	if (rc != 0)
-		return rc;
-	rc = find_link(v, name, name_hash(name), link);
-	if (rc == 0 && **link == 0)
-		rc = -ENOENT;
-	if (rc != 0)
-		pshm__heap_leave(v, rc);
 	return rc;
 }
 
-PSHM_EXTERN int pshm_object_find(pshm_t *shm, const char *name, pshm_off_t *off, size_t *size)
+/* The link that leads to the entry called name: 0, -EINVAL (no such
+ * name can be), -ENOENT, PSHM_ECORRUPT. */
+static int existing_link(const struct pshm__heap_view *v, const char *name, uint64_t **link)
 {
-	struct pshm__heap_view v;
+	if (!pshm__object_name_is_valid(name))
+		return -EINVAL;
+	int rc = find_link(v, name, name_hash(name), link);
+	return rc == 0 && **link == 0 ? -ENOENT : rc;
+}
+
+int pshm__object_lookup(const struct pshm__heap_view *v, const char *name, uint64_t *off,
+                        size_t *size)
+{
 	uint64_t *link;
-	int rc = enter_at(shm, name, &v, &link);
+	int rc = existing_link(v, name, &link);
 	if (rc != 0)
 		return rc;
 	if (off != NULL)
 		*off = *link + ENTRY_BYTES;
 	if (size != NULL)
-		*size = (size_t)pshm__entry(&v, *link)->size;
-	return pshm__heap_leave(&v, 0);
+		*size = (size_t)pshm__entry(v, *link)->size;
+	return 0;
 }
 
-PSHM_EXTERN int pshm_object_remove(pshm_t *shm, const char *name)
+int pshm__object_unlink(const struct pshm__heap_view *v, const char *name)
 {
-	struct pshm__heap_view v;
 	uint64_t *link;
-	int rc = enter_at(shm, name, &v, &link);
+	int rc = existing_link(v, name, &link);
 	if (rc != 0)
 		return rc;
 	uint64_t off = *link;
 	/* Unlinked, it is gone; the sweep frees it if we die before. */
-	atomic_store_explicit((_Atomic uint64_t *)link, pshm__entry(&v, off)->next,
+	atomic_store_explicit((_Atomic uint64_t *)link, pshm__entry(v, off)->next,
 	                      memory_order_release);
-	v.h->objects--;
-	return pshm__heap_leave(&v, pshm__heap_give(&v, off, PSHM__BLOCK_OBJECT));
+	v->h->objects--;
+	return pshm__heap_give(v, off, PSHM__BLOCK_OBJECT);
 }
 
-PSHM_EXTERN int pshm_object_list(pshm_t *shm,
-                                 int (*fn)(const char *name, pshm_off_t off, size_t size,
-                                           void *arg),
-                                 void *arg)
+int pshm__object_each(const struct pshm__heap_view *v,
+                      int (*fn)(const char *name, uint64_t off, size_t size, void *arg), void *arg)
 {
-	if (fn == NULL)
-		return -EINVAL;
-	struct pshm__heap_view v;
-	int rc = pshm__heap_enter(shm, &v);
-	if (rc != 0)
-		return rc;
-	uint64_t steps = object_limit(&v);
+	uint64_t steps = object_limit(v);
+	int rc = 0;
 	for (unsigned b = 0; b < PSHM__HEAP_BUCKETS && rc == 0; b++) {
-		for (uint64_t at = v.h->buckets[b]; at != 0 && rc == 0; at = pshm__entry(&v, at)->next) {
-			if (!entry_ok(&v, at) || steps-- == 0) {
-				rc = PSHM_ECORRUPT;
-				break;
-			}
-			const struct pshm__object_entry *e = pshm__entry(&v, at);
+		for (uint64_t at = v->h->buckets[b]; at != 0 && rc == 0; at = pshm__entry(v, at)->next) {
+			if (!entry_ok(v, at) || steps-- == 0)
+				return PSHM_ECORRUPT;
+			const struct pshm__object_entry *e = pshm__entry(v, at);
 			char name[PSHM_OBJECT_NAME_MAX + 1];
 			memcpy(name, e->name, sizeof(name));
 			rc = fn(name, at + ENTRY_BYTES, (size_t)e->size, arg);
 		}
 	}
-	return pshm__heap_leave(&v, rc);
+	return rc;
 }
 
 void pshm__objects_sweep(const struct pshm__heap_view *v, uint64_t seen, uint64_t linked)

@@ -1,5 +1,5 @@
 /*
- * heap-quick.c - the quick lists (heap.h): freed blocks of up to
+ * quick.c - the quick lists (heap.h): freed blocks of up to
  * PSHM__QUICK_MAX bytes kept whole, by exact size, for the next allocation
  * of that size; two list operations instead of a split and merges.  The
  * caller holds the heap's lock.  A block keeps USED in its head while it

@@ -1,5 +1,5 @@
 /*
- * heap-walk.c - making a heap, opening one, and repairing one whose lock's
+ * walk.c - making a heap, opening one, and repairing one whose lock's
  * holder died: a walk of the chain of heads, the one thing heap.h keeps
  * whole at every instant, rebuilds everything else from it.
  */
