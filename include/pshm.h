@@ -7,7 +7,17 @@
  * PSHM_E* codes below, which lie under -1000.  Nothing is printed and errno is
  * not the channel; pshm_strerror() describes any code.
  *
- * The full reference is the pshm(3) manual page.
+ * The full reference is the pshm(3) manual page.  Contents, in order:
+ *   Backends        which of SysV, POSIX and mmap, at run time
+ *   Errors          PSHM_E* codes, pshm_strerror
+ *   Attributes      pshm_attr_t: backend, mode, flags
+ *   Segments        create, attach, open, detach, destroy, remove
+ *   Descriptors     export, attach by descriptor, send and receive
+ *   Sizes that change   pshm_resize, pshm_remap
+ *   Inspecting and cleaning up   pshm_stat, pshm_list, pshm_remove_orphan
+ *   Synchronization mutexes, condition variables, the header lock
+ *   Semaphores      counting semaphores in a segment
+ *   Managed segments    a heap in the segment, named objects
  *
  * Copyright (c) 2026 The libpshm authors.  MIT licence, see COPYING.
  */
@@ -639,6 +649,19 @@ PSHM_EXTERN int pshm_cond_broadcast(pshm_cond_t *c);
  * -EINVAL if c is NULL or not initialized. */
 PSHM_EXTERN int pshm_cond_destroy(pshm_cond_t *c);
 
+/*
+ * The header lock: a robust mutex that every segment carries in its header,
+ * made by the first of these calls in any process (pshm_create writes
+ * nothing there), so the simple case needs no setup.  Same meanings and
+ * codes as the pshm_mutex_* calls, plus -EINVAL if shm is NULL and -EACCES
+ * on a segment attached PSHM_RDONLY.
+ */
+PSHM_EXTERN int pshm_lock(pshm_t *shm);
+PSHM_EXTERN int pshm_trylock(pshm_t *shm);
+PSHM_EXTERN int pshm_unlock(pshm_t *shm);
+/* pshm_consistent - pshm_mutex_consistent() for the header lock. */
+PSHM_EXTERN int pshm_consistent(pshm_t *shm);
+
 /* ------------------------------------------------------------------------ */
 /* Semaphores                                                                */
 
@@ -686,18 +709,6 @@ PSHM_EXTERN int pshm_sem_value(pshm_sem_t *s, unsigned *value);
 /* pshm_sem_destroy - end the life of s, on which nobody waits any more.
  * -EINVAL if s is NULL or not made. */
 PSHM_EXTERN int pshm_sem_destroy(pshm_sem_t *s);
-
-/*
- * The header lock: a robust mutex that every segment carries in its header,
- * initialized by pshm_create, so the simple case needs no setup.  Same
- * meanings and codes as the pshm_mutex_* calls, plus -EINVAL if shm is NULL
- * and -EACCES on a segment attached PSHM_RDONLY.
- */
-PSHM_EXTERN int pshm_lock(pshm_t *shm);
-PSHM_EXTERN int pshm_trylock(pshm_t *shm);
-PSHM_EXTERN int pshm_unlock(pshm_t *shm);
-/* pshm_consistent - pshm_mutex_consistent() for the header lock. */
-PSHM_EXTERN int pshm_consistent(pshm_t *shm);
 
 /* ------------------------------------------------------------------------ */
 /* Managed segments                                                          */

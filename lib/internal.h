@@ -1,18 +1,8 @@
 /*
- * internal.h - what the core, the backends and the helpers share.  Not
- * installed.
- *
- * Three layers, each calling only the ones below it: the core (segment.c,
- * descriptor.c, resize.c, open.c, inspect.c, attr.c, backends.c, error.c)
- * validates arguments, owns the handle (handle.h) and dispatches through a
- * backend's ops table; a backend (backend-*.c, fd-segment.c, fd-resize.c)
- * makes, finds, maps, resizes and removes the kernel object; the helpers
- * (header.c, sys.c, fdpass.c, seal-*.c, mappers-*.c, populate.c,
- * hugepages.c) know the header format, the system calls and the other
- * processes.  Synchronization (mutex.c over mutex-*.c, cond.c, over wait-*.c,
- * holder-*.c and spin.c; sync.h) stands apart: the public calls, and the
- * header's lock that header.c makes at its first use.  What the POSIX and
- * mmap backends share is in fd-segment.h.
+ * internal.h - what every floor above os/ shares: the segment header's
+ * format, the settings read from attributes, and the backend ops table
+ * through which core/ calls backend/.  Not installed.  lib/README is the
+ * map of the floors (core/, backend/, heap/, sync/, os/) and their rooms.
  */
 #ifndef PSHM_INTERNAL_H
 #define PSHM_INTERNAL_H
@@ -61,6 +51,10 @@ int pshm__read_attr(const pshm_attr_t *attr, struct pshm__settings *out);
  * -EINVAL before whatever the attributes would say. */
 int pshm__read_name_and_attr(const char *name, const pshm_attr_t *attr,
                              struct pshm__settings *out);
+
+/* How a segment made or resized with flags (PSHM_NORESERVE, PSHM_HUGEPAGES)
+ * is to be made: PSHM__MAKE_*. */
+unsigned pshm__make_how(unsigned flags);
 
 /* Whether name follows the rule of pshm.h's PSHM_NAME_MAX. */
 int pshm__name_is_valid(const char *name);
@@ -317,8 +311,9 @@ struct pshm__backend_ops {
                                    the backend cannot */
 
 /* The ops of made_by if its segments have descriptors (DEFAULT: of any
- * backend built here whose have): 0, -ENOTSUP (not built here) or
- * PSHM_ENOTPSHM (no descriptors: a header that says so is not ours). */
+ * backend built here whose segments have them): 0, -ENOTSUP (not built
+ * here) or PSHM_ENOTPSHM (no descriptors: a header that says so is not
+ * ours). */
 int pshm__fd_backend(pshm_backend_t made_by, const struct pshm__backend_ops **out);
 
 extern const struct pshm__backend_ops pshm__backend_sysv;

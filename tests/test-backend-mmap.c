@@ -1,5 +1,5 @@
 /*
- * test-backend-mmap.c - what only the mmap backend (lib/backend-mmap.c)
+ * test-backend-mmap.c - what only the mmap backend (lib/backend/mmap.c)
  * does: a file per name in a directory that PSHM_MMAP_DIR can move, that
  * never follows a symbolic link, with exactly the mode asked for.
  */

@@ -1,5 +1,5 @@
 /*
- * test-backend-posix.c - what only the POSIX backend (lib/backend-posix.c)
+ * test-backend-posix.c - what only the POSIX backend (lib/backend/posix.c)
  * does: the shm object behind a name, its mode, anonymous segments that
  * never get a name, and objects whose creator has not sized them yet.
  */

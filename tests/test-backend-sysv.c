@@ -1,5 +1,5 @@
 /*
- * test-backend-sysv.c - what only the SysV backend (lib/backend-sysv.c)
+ * test-backend-sysv.c - what only the SysV backend (lib/backend/sysv.c)
  * does: keys hashed from names and their collisions, anonymous segments
  * marked for removal at once, modes, and segments at a key that are not
  * libpshm's.

@@ -1,6 +1,6 @@
 /*
  * test-hostile.c - what any local user can plant at a POSIX or mmap
- * segment's name (lib/fd-segment.c): a FIFO, a socket, a directory, a
+ * segment's name (lib/backend/fd-segment.c): a FIFO, a socket, a directory, a
  * symbolic link, a huge sparse file, a file that another process keeps
  * truncating; and at a SysV name's key, somebody else's segment.  None may block, crash or mislead libpshm: each is a foreign
  * object that pshm_stat describes, pshm_list names, pshm_attach refuses

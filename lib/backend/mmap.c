@@ -1,5 +1,5 @@
 /*
- * backend-mmap.c - mmap(MAP_SHARED|MAP_ANONYMOUS) for anonymous segments,
+ * mmap.c - mmap(MAP_SHARED|MAP_ANONYMOUS) for anonymous segments,
  * and for a named segment "NAME" a MAP_SHARED file DIR/pshm-mmap.NAME,
  * reached through a checked fd of DIR.
  *

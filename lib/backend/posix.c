@@ -1,5 +1,5 @@
 /*
- * backend-posix.c - shm_open + ftruncate + mmap(MAP_SHARED).
+ * posix.c - shm_open + ftruncate + mmap(MAP_SHARED).
  *
  * A named segment "NAME" is the shm object "/pshm.NAME", or where that is
  * longer than the system takes (macOS: 31 bytes) "/pshm#" and a 64-bit

@@ -1,5 +1,5 @@
 /*
- * backend-sysv.c - shmget / shmat / shmdt / shmctl(IPC_RMID).
+ * sysv.c - shmget / shmat / shmdt / shmctl(IPC_RMID).
  *
  * A named segment's key is a hash of its name, so two names can share a key;
  * the header keeps the full name and every path that finds a segment by key
@@ -228,15 +228,10 @@ static int sysv_stat(const char *name, struct pshm__object *obj)
 	int rc = find_key(key_of(name), &id, &ds);
 	if (rc < 0)
 		return rc;
-	memset(obj, 0, sizeof(*obj));
-	obj->owner = ds.shm_perm.uid;
-	obj->mode = ds.shm_perm.mode & 0777;
-	obj->len = ds.shm_segsz;
-	obj->changed = ds.shm_ctime;
-	obj->attached = (int)ds.shm_nattch; /* counted before our own look */
-	obj->regular = 1;
-	obj->exclusive_fd = -1;
-	obj->ident.id = id;
+	*obj = (struct pshm__object){.owner = ds.shm_perm.uid, .mode = ds.shm_perm.mode & 0777,
+	                             .len = ds.shm_segsz, .changed = ds.shm_ctime,
+	                             .attached = (int)ds.shm_nattch, /* before our own look */
+	                             .regular = 1, .exclusive_fd = -1, .ident.id = id};
 	struct pshm__map map;
 	memset(&map, 0, sizeof(map));
 	rc = attach_id(id, ds.shm_segsz, 1, &map);

@@ -1,6 +1,7 @@
 /*
  * handle.h - a segment's handle, pshm_t, for the core's rooms that make or
- * change one (segment.c, descriptor.c, resize.c).  Not installed.
+ * change one (segment.c, descriptor.c, resize.c, managed.c, header-lock.c).
+ * Not installed.
  */
 #ifndef PSHM_HANDLE_H
 #define PSHM_HANDLE_H

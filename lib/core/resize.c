@@ -51,7 +51,7 @@ PSHM_EXTERN int pshm_resize(pshm_t *shm, size_t size, unsigned flags)
 		rc = lock_resizing(shm->map.addr);
 	if (rc < 0)
 		return rc;
-	unsigned how = (flags & PSHM_NORESERVE) ? 0 : PSHM__MAKE_RESERVE;
+	unsigned how = pshm__make_how(flags);
 	rc = shm->ops->resize(&shm->map, size, len, how);
 	/* the mapping may have moved: its header, and the lock, with it */
 	int unlocked = -pshm__lock_owned.unlock(((struct pshm__header *)shm->map.addr)->resize_lock);

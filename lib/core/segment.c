@@ -81,10 +81,9 @@ PSHM_EXTERN int pshm_create(pshm_t **shm, const char *name, size_t size, const p
 	if ((set.flags & ~PSHM__CREATE_FLAGS) ||
 	    ((set.flags & PSHM_MANAGED) && (size < PSHM_HEAP_MIN || (set.flags & PSHM_NORESERVE))))
 		return -EINVAL;
-	unsigned how = (set.flags & PSHM_NORESERVE) ? 0 : PSHM__MAKE_RESERVE;
+	unsigned how = pshm__make_how(set.flags);
 	size_t page = pshm__page_size();
-	if (set.flags & PSHM_HUGEPAGES) {
-		how |= PSHM__MAKE_HUGE;
+	if (how & PSHM__MAKE_HUGE) {
 		page = pshm__huge_page_size();
 		if (page == 0)
 			return -ENOTSUP;

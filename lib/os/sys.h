@@ -1,7 +1,8 @@
 /*
- * sys.h - the system-call helpers (sys.c, proc-*.c, hold-*.c, seal-*.c,
- * fdpass.c), below everything else: every room may call them, they call
- * nothing of libpshm's.  Not installed; internal.h includes it.
+ * sys.h - the ground floor, os/: every helper of its rooms (sys.c, proc-*.c,
+ * hold-*.c, seal-*.c, fdpass.c, populate.c, hugepages.c), below everything
+ * else: every floor may call them, they call nothing of libpshm's above.
+ * Not installed; internal.h includes it.
  */
 #ifndef PSHM_SYS_H
 #define PSHM_SYS_H
