@@ -27,6 +27,7 @@
 #define SLOTS 128
 #define OBJECT_NAMES 8
 #define MOVING 16 /* blocks resized at random */
+#define MOVING_BYTE(i) ((unsigned char)((i) * 7 + 3)) /* what their byte i holds */
 
 /* What the child keeps in the heap, as the named object "table": the
  * blocks it owns now.  A slot is cleared before its block is freed and set
@@ -174,15 +175,24 @@ static void kill_one(struct victim *v, unsigned *seed, int kill_no, int (*child)
 	             status);
 }
 
-BACKEND_TEST(heapkill, a_thousand_deaths_at_random_moments_leave_the_heap_whole)
+/* v's segment: a managed one of size bytes, made on backend b; its object
+ * called name, of object_size bytes, where the child keeps what it owns. */
+static void *make_victim(struct victim *v, pshm_backend_t b, size_t size, const char *name,
+                         size_t object_size)
 {
 	pshm_attr_t attr;
-	test_attr(&attr, backend, PSHM_MANAGED);
-	struct victim v;
-	cr_assert_eq(pshm_create(&v.shm, NULL, (size_t)256 * 1024, &attr), 0);
+	test_attr(&attr, b, PSHM_MANAGED);
+	cr_assert_eq(pshm_create(&v->shm, NULL, size, &attr), 0);
 	pshm_off_t at;
-	cr_assert_eq(pshm_object(v.shm, "table", sizeof(struct table), NULL, NULL, &at), 1);
-	v.table = pshm_ptr(v.shm, at);
+	cr_assert_eq(pshm_object(v->shm, name, object_size, NULL, NULL, &at), 1);
+	v->table = pshm_ptr(v->shm, at);
+	return v->table;
+}
+
+BACKEND_TEST(heapkill, a_thousand_deaths_at_random_moments_leave_the_heap_whole)
+{
+	struct victim v;
+	make_victim(&v, backend, (size_t)256 * 1024, "table", sizeof(struct table));
 	int kills = test_under_valgrind() ? KILLS_UNDER_VALGRIND : KILLS;
 	unsigned seed = (unsigned)getpid();
 	size_t held = 0;
@@ -285,19 +295,13 @@ BACKEND_TEST(heapkill, a_death_while_an_object_is_made_leaves_no_object_and_no_b
 	pshm_destroy(shm);
 }
 
-/* A moving realloc killed at any instant keeps the data in one block.      */
-
-/* The child's blocks, whose offsets pshm_realloc updates in place (in the
- * segment), and how many bytes of each hold moving_byte's pattern. */
+/* A moving realloc killed at any instant keeps the data in one block: the
+ * child's blocks, whose offsets pshm_realloc updates in place (in the
+ * segment), and how many bytes of each hold MOVING_BYTE's pattern. */
 struct moving {
 	pshm_off_t off[MOVING];
 	_Atomic size_t valid[MOVING];
 };
-
-static unsigned char moving_byte(size_t i)
-{
-	return (unsigned char)(i * 7 + 3);
-}
 
 /* The child: resize blocks at random, which moves about one in seven;
  * only what both sizes hold is counted valid while one is resized. */
@@ -316,23 +320,17 @@ static int resize_at_random(void *arg)
 			return 7;
 		unsigned char *p = pshm_ptr(v->shm, m->off[b]);
 		for (size_t i = valid; i < size; i++)
-			p[i] = moving_byte(i);
+			p[i] = MOVING_BYTE(i);
 		atomic_store(&m->valid[b], size);
 	}
 }
 
 BACKEND_TEST(heapkill, a_death_inside_a_moving_realloc_keeps_the_data)
 {
-	pshm_attr_t attr;
-	test_attr(&attr, backend, PSHM_MANAGED);
 	struct victim v;
-	cr_assert_eq(pshm_create(&v.shm, NULL, (size_t)1024 * 1024, &attr), 0);
-	pshm_off_t at;
-	cr_assert_eq(pshm_object(v.shm, "moving", sizeof(struct moving), NULL, NULL, &at), 1);
-	struct moving *m = pshm_ptr(v.shm, at);
+	struct moving *m = make_victim(&v, backend, (size_t)1024 * 1024, "moving", sizeof(*m));
 	for (unsigned b = 0; b < MOVING; b++)
 		cr_assert_eq(pshm_alloc(v.shm, 16, &m->off[b]), 0);
-	v.table = (struct table *)(void *)m;
 	unsigned seed = (unsigned)getpid();
 	int kills = test_under_valgrind() ? KILLS_UNDER_VALGRIND : KILLS;
 	for (int k = 0; k < kills; k++) {
@@ -341,7 +339,7 @@ BACKEND_TEST(heapkill, a_death_inside_a_moving_realloc_keeps_the_data)
 		for (unsigned b = 0; b < MOVING; b++) {
 			const unsigned char *p = pshm_ptr(v.shm, m->off[b]);
 			size_t valid = atomic_load(&m->valid[b]), i = 0;
-			while (i < valid && p[i] == moving_byte(i))
+			while (i < valid && p[i] == MOVING_BYTE(i))
 				i++;
 			cr_assert_eq(i, valid, "death %d: block %u lost byte %zu of %zu", k, b, i, valid);
 		}

@@ -574,15 +574,21 @@ BACKEND_TEST(orphans, a_creator_in_another_pid_namespace_is_not_judged_dead)
 	cr_expect_eq(removed, -EBUSY, "the segment of a live creator was removed");
 }
 
+/* Pid 1 of a new PID and mount namespace: the namespace's own /proc over
+ * the host's, as a container has it.  0, or -1. */
+static int mount_own_proc(void)
+{
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) /* (no NULLs: valgrind) */
+		return -1;
+	return mount("proc", "/proc", "proc", 0, NULL);
+}
+
 /* A cleaner in a container: pid 1 of a new PID namespace, with its own
  * /proc, sharing /dev/shm (and SysV) with the host.  Exit 0 if it kept
  * the segment. */
 static int clean_from_container(void *arg)
 {
-	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 || /* (no NULLs: valgrind) */
-	    mount("proc", "/proc", "proc", 0, NULL) < 0)
-		return 31;
-	return clean_kept_it(arg);
+	return mount_own_proc() < 0 ? 31 : clean_kept_it(arg);
 }
 
 static int enter_container(void *arg)
@@ -707,8 +713,7 @@ static int judge_two(const struct two_jobs *t)
 static int clean_two_in_container(void *arg)
 {
 	const struct two_jobs *t = arg;
-	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 || /* (no NULLs: valgrind) */
-	    mount("proc", "/proc", "proc", 0, NULL) < 0)
+	if (mount_own_proc() < 0)
 		return 31;
 	if (test_wait(test_fork(create_and_die, (void *)&t->orphan)) != 0 ||
 	    test_wait(test_fork(create_and_die, (void *)&t->used)) != 0)

@@ -31,9 +31,7 @@ struct pshm__cond {
 	_Atomic uint32_t waiters;
 };
 
-_Static_assert(offsetof(struct pshm__cond, magic) == 0, "pshm__initialized reads the magic first");
-_Static_assert(sizeof(struct pshm__cond) <= sizeof(pshm_cond_t), "pshm_cond_t too small");
-_Static_assert(alignof(struct pshm__cond) <= alignof(pshm_cond_t), "pshm_cond_t misaligned");
+PSHM__LAYOUT_FITS(struct pshm__cond, pshm_cond_t);
 
 static struct pshm__cond *cond_of(pshm_cond_t *c)
 {

@@ -49,9 +49,7 @@ struct pshm__mutex {
 	unsigned long long lock[PSHM__LOCK_BYTES / sizeof(unsigned long long)];
 };
 
-_Static_assert(offsetof(struct pshm__mutex, magic) == 0, "pshm__initialized reads the magic first");
-_Static_assert(sizeof(struct pshm__mutex) <= sizeof(pshm_mutex_t), "pshm_mutex_t too small");
-_Static_assert(alignof(struct pshm__mutex) <= alignof(pshm_mutex_t), "pshm_mutex_t misaligned");
+PSHM__LAYOUT_FITS(struct pshm__mutex, pshm_mutex_t);
 
 /* The kind of lock a new mutex gets here. */
 static uint32_t kind_for_new_mutex(void)

@@ -32,9 +32,7 @@ struct pshm__sem {
 	_Atomic uint32_t sleepers;
 };
 
-_Static_assert(offsetof(struct pshm__sem, magic) == 0, "pshm__initialized reads the magic first");
-_Static_assert(sizeof(struct pshm__sem) <= sizeof(pshm_sem_t), "pshm_sem_t too small");
-_Static_assert(alignof(struct pshm__sem) <= alignof(pshm_sem_t), "pshm_sem_t misaligned");
+PSHM__LAYOUT_FITS(struct pshm__sem, pshm_sem_t);
 
 static struct pshm__sem *sem_of(pshm_sem_t *s)
 {

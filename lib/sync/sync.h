@@ -90,6 +90,14 @@ _Static_assert(alignof(pshm_cond_t) == alignof(pshm_mutex_t) &&
                    alignof(pshm_sem_t) == alignof(pshm_mutex_t),
                "one alignment for the synchronization types");
 
+/* inner, the layout behind the opaque public type outer (pshm_mutex_t,
+ * pshm_cond_t, pshm_sem_t): its magic first (pshm__initialized reads it),
+ * within outer's size and alignment. */
+#define PSHM__LAYOUT_FITS(inner, outer)                                                    \
+	_Static_assert(offsetof(inner, magic) == 0, "pshm__initialized reads the magic first"); \
+	_Static_assert(sizeof(inner) <= sizeof(outer), #outer " too small");                 \
+	_Static_assert(alignof(inner) <= alignof(outer), #outer " misaligned")
+
 /* obj, a mutex, condition variable or semaphore whose first field is its
  * _Atomic uint32_t magic, if its init call stored magic there; NULL if obj
  * is NULL, misaligned, or was never initialized (or was destroyed). */
