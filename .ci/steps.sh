@@ -65,6 +65,9 @@ step_dependencies() {
 		apt-get install -y -qq --no-install-recommends \
 			python3-dev python3-setuptools python3-wheel python3-venv python3-numpy python3-pytest \
 			libopenmpi-dev openmpi-bin >/dev/null || fail "apt-get install (Python, MPI)"
+		# Windows programs' compiler (MinGW-w64), for pshm.h as they see it.
+		apt-get install -y -qq --no-install-recommends gcc-mingw-w64-x86-64 >/dev/null ||
+			fail "apt-get install (MinGW-w64)"
 	fi
 	# Huge pages set aside, so that the PSHM_HUGEPAGES tests take their success
 	# path (without them they check the -ENOMEM one).
@@ -73,7 +76,8 @@ step_dependencies() {
 	fi
 	echo "huge pages set aside: $(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo none)"
 	for tool in autoreconf automake libtoolize pkg-config gcc clang cppcheck clang-tidy valgrind mandoc \
-		musl-gcc aarch64-linux-gnu-gcc s390x-linux-gnu-gcc qemu-aarch64 qemu-s390x qemu-i386; do
+		musl-gcc aarch64-linux-gnu-gcc s390x-linux-gnu-gcc qemu-aarch64 qemu-s390x qemu-i386 \
+		x86_64-w64-mingw32-gcc; do
 		command -v "$tool" >/dev/null || fail "$tool is missing"
 	done
 }
@@ -107,6 +111,23 @@ step_clock() {
 	grep -q '^\[SKIP\] deadline::setting_the_clock_back' "$logs/clock.log" &&
 		fail "the clock test was skipped"
 	return 0
+}
+
+# pshm.h as a Windows program sees it (MinGW-w64, all warnings errors): a
+# user of the DLL imports the calls, one of the static library (PSHM_STATIC)
+# calls them directly; pshm_info_t's and pshm_attr_set_mode's types exist.
+step_windows_header() {
+	local use="$logs/use-pshm.c" cc="x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -Iinclude"
+	printf '%s\n' '#include <pshm.h>' 'int main(void)' '{' '	pshm_info_t info;' \
+		'	pshm_attr_t attr;' '	pshm_attr_init(&attr);' \
+		'	return pshm_attr_set_mode(&attr, 0600) + pshm_stat("x", &attr, &info);' '}' >"$use"
+	$cc -c "$use" -o "$logs/dll-user.o" || fail "pshm.h does not compile for Windows"
+	x86_64-w64-mingw32-objdump -t "$logs/dll-user.o" | grep -q '__imp_pshm_stat' ||
+		fail "a Windows program does not import pshm_stat from the DLL"
+	$cc -DPSHM_STATIC -c "$use" -o "$logs/static-user.o" || fail "pshm.h with PSHM_STATIC"
+	x86_64-w64-mingw32-objdump -t "$logs/static-user.o" | grep -q '__imp_' &&
+		fail "PSHM_STATIC still imports from a DLL"
+	echo "pshm.h: compiles for Windows; imports from the DLL, or not with PSHM_STATIC"
 }
 
 step_lint() {

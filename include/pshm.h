@@ -26,17 +26,47 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 #include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#if defined(PSHM_BUILDING) && defined(__GNUC__)
+/*
+ * What the calls export and import.  Windows: the DLL exports them
+ * (libtool defines DLL_EXPORT while building it) and its users import them;
+ * a program linked with the static library defines PSHM_STATIC first.
+ * Elsewhere: only what is marked leaves the library (-fvisibility=hidden).
+ */
+#if defined(_WIN32) && defined(PSHM_BUILDING)
+#if defined(DLL_EXPORT)
+#define PSHM_EXTERN __declspec(dllexport)
+#else
+#define PSHM_EXTERN
+#endif
+#elif defined(_WIN32) && !defined(PSHM_STATIC)
+#define PSHM_EXTERN __declspec(dllimport)
+#elif defined(PSHM_BUILDING) && defined(__GNUC__)
 #define PSHM_EXTERN __attribute__((visibility("default")))
 #else
 #define PSHM_EXTERN
+#endif
+
+/*
+ * The system's types for an owner, permission bits and a process id, where
+ * it has them (the same types, so the same ABI, as the POSIX calls); on
+ * Windows, which has no uid_t and whose MSVC has no mode_t or pid_t, types
+ * of libpshm's own.
+ */
+#if defined(_WIN32)
+typedef unsigned int pshm_uid_t;  /* an owner: Windows' are SIDs, not numbers (0) */
+typedef unsigned int pshm_mode_t; /* permission bits, as POSIX numbers them */
+typedef int pshm_pid_t;           /* a process id */
+#else
+#include <sys/types.h>
+typedef uid_t pshm_uid_t;
+typedef mode_t pshm_mode_t;
+typedef pid_t pshm_pid_t;
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -201,7 +231,7 @@ PSHM_EXTERN int pshm_attr_set_backend(pshm_attr_t *attr, pshm_backend_t b);
  * pshm_create makes (the umask does not apply).  -EINVAL if attr is NULL or
  * not initialized, or mode has bits outside 0777.
  */
-PSHM_EXTERN int pshm_attr_set_mode(pshm_attr_t *attr, mode_t mode);
+PSHM_EXTERN int pshm_attr_set_mode(pshm_attr_t *attr, pshm_mode_t mode);
 
 /*
  * pshm_attr_set_flags - set the PSHM_* flags (replacing the previous ones).
@@ -442,9 +472,9 @@ typedef struct pshm_info {
 	int state;              /* PSHM_STATE_* */
 	size_t size;            /* usable bytes of a ready segment; else 0 */
 	size_t object_size;     /* bytes the kernel object holds (page-rounded) */
-	uid_t owner;            /* the object's owner */
-	mode_t mode;            /* its permission bits */
-	pid_t creator_pid;      /* the process that created it; 0 if not known */
+	pshm_uid_t owner;       /* the object's owner */
+	pshm_mode_t mode;       /* its permission bits */
+	pshm_pid_t creator_pid; /* the process that created it; 0 if not known */
 	int creator_alive;      /* 1 alive, 0 dead, -1 not known */
 	int attached;           /* processes that have it mapped now; -1 not known */
 	long long age;          /* seconds since the object was made or last changed */

@@ -38,7 +38,7 @@ PSHM_EXTERN int pshm_attr_set_backend(pshm_attr_t *attr, pshm_backend_t b)
 	return 0;
 }
 
-PSHM_EXTERN int pshm_attr_set_mode(pshm_attr_t *attr, mode_t mode)
+PSHM_EXTERN int pshm_attr_set_mode(pshm_attr_t *attr, pshm_mode_t mode)
 {
 	if (!attr_is_valid(attr) || (mode & ~(mode_t)0777) != 0)
 		return -EINVAL;
