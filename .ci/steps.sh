@@ -113,10 +113,12 @@ step_clock() {
 	return 0
 }
 
-# pshm.h as a Windows program sees it (MinGW-w64, all warnings errors): a
-# user of the DLL imports the calls, one of the static library (PSHM_STATIC)
-# calls them directly; pshm_info_t's and pshm_attr_set_mode's types exist.
-step_windows_header() {
+# What Windows (MinGW-w64) sees of libpshm so far, all warnings errors:
+# pshm.h (a user of the DLL imports the calls, one of the static library,
+# PSHM_STATIC, calls them directly; pshm_info_t's types exist), and the
+# library's rooms with no platform variant (make check-portable).
+step_windows() {
+	configured
 	local use="$logs/use-pshm.c" cc="x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -Iinclude"
 	printf '%s\n' '#include <pshm.h>' 'int main(void)' '{' '	pshm_info_t info;' \
 		'	pshm_attr_t attr;' '	pshm_attr_init(&attr);' \
@@ -128,6 +130,7 @@ step_windows_header() {
 	x86_64-w64-mingw32-objdump -t "$logs/static-user.o" | grep -q '__imp_' &&
 		fail "PSHM_STATIC still imports from a DLL"
 	echo "pshm.h: compiles for Windows; imports from the DLL, or not with PSHM_STATIC"
+	make -s check-portable || fail "make check-portable"
 }
 
 step_lint() {

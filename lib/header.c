@@ -147,10 +147,10 @@ int pshm__look_again(long long *until)
 	return now < *until;
 }
 
-int pshm__header_accept(const struct pshm__head *head, size_t len, uid_t owner,
+int pshm__header_accept(const struct pshm__head *head, size_t len, pshm_uid_t owner,
                         const char *name, pshm_backend_t backend, unsigned flags)
 {
-	if (owner != geteuid() && !(flags & PSHM_ANY_OWNER))
+	if (owner != pshm__effective_user() && !(flags & PSHM_ANY_OWNER))
 		return PSHM_EOWNER;
 	return pshm__header_check(head, len, name, backend);
 }

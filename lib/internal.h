@@ -179,7 +179,7 @@ int pshm__header_check(const struct pshm__head *head, size_t len, const char *na
 /* pshm__header_accept - may pshm_attach (flags PSHM_RDONLY, PSHM_ANY_OWNER)
  * take an object of owner and len bytes with this head: PSHM_EOWNER for
  * another user's without PSHM_ANY_OWNER, else pshm__header_check. */
-int pshm__header_accept(const struct pshm__head *head, size_t len, uid_t owner,
+int pshm__header_accept(const struct pshm__head *head, size_t len, pshm_uid_t owner,
                         const char *name, pshm_backend_t backend, unsigned flags);
 
 /* ------------------------------------------------------------------------ */
@@ -204,7 +204,7 @@ struct pshm__map {
 	                  pshm_export_fd and pshm_resize), else -1 */
 	void *addr;    /* start of the mapping, where the header is */
 	size_t len;    /* length of the mapping */
-	uid_t owner;   /* the kernel object's owner (set by open_named) */
+	pshm_uid_t owner; /* the kernel object's owner (set by open_named) */
 	size_t usable; /* usable bytes, from the header checked by open_named
 	                  (the mapping is not read: its file may shrink) */
 	pshm_backend_t made_by; /* the backend its header names (open_fd) */
@@ -215,7 +215,7 @@ struct pshm__map {
 
 /* A segment's kernel object as the stat slot describes it, without mapping it. */
 struct pshm__object {
-	uid_t owner;
+	pshm_uid_t owner;
 	mode_t mode;
 	size_t len;     /* bytes it holds */
 	time_t changed; /* when it was made or last changed */

@@ -10,7 +10,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -76,9 +75,9 @@ PSHM_EXTERN int pshm_attach_fd(pshm_t **shm, int fd, const pshm_attr_t *attr)
 	rc = (set.flags & PSHM_SEALED) ? pshm__sealed_against_shrinking(fd) : 1;
 	if (rc <= 0)
 		return rc < 0 ? rc : PSHM_EUNSEALED;
-	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	int own = pshm__dup_cloexec(fd);
 	if (own < 0)
-		return pshm__neg_errno();
+		return own;
 	struct pshm__map map = {.fd = -1, .addr = NULL, .ident = {.id = -1}};
 	char name[PSHM_NAME_MAX + 1] = "";
 	const struct pshm__backend_ops *ops;

@@ -13,7 +13,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,9 +30,7 @@ static int process_alive(pid_t pid, uint64_t pidns)
 {
 	if (pid <= 0 || pidns != pshm__pid_namespace())
 		return -1;
-	if (kill(pid, 0) == 0 || errno == EPERM)
-		return 1;
-	return errno == ESRCH ? 0 : -1;
+	return pshm__process_exists(pid);
 }
 
 static int is_orphaned(const pshm_info_t *info)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -177,4 +178,22 @@ void pshm__random_bytes(void *buf, size_t len)
 		state = mix(state + UINT64_C(0x9e3779b97f4a7c15));
 		out[got] = (unsigned char)state;
 	}
+}
+
+int pshm__process_exists(pshm_pid_t pid)
+{
+	if (kill(pid, 0) == 0 || errno == EPERM)
+		return 1;
+	return errno == ESRCH ? 0 : -1;
+}
+
+pshm_uid_t pshm__effective_user(void)
+{
+	return geteuid();
+}
+
+int pshm__dup_cloexec(int fd)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return copy < 0 ? pshm__neg_errno() : copy;
 }

@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "pshm.h" /* the system's types as the public header names them */
+
 /* ------------------------------------------------------------------------ */
 /* System-call helpers (sys.c): below everything else                        */
 
@@ -77,6 +79,16 @@ void pshm__random_bytes(void *buf, size_t len);
 /* 0 if a file may grow to len bytes here, -EFBIG if RLIMIT_FSIZE forbids
  * it (the kernel would kill the process with SIGXFSZ). */
 int pshm__file_size_allowed(size_t len);
+
+/* Whether process pid exists now, as this process can tell: 1 yes (also
+ * another user's), 0 no, -1 not known. */
+int pshm__process_exists(pshm_pid_t pid);
+
+/* The user this process acts as (its effective user id). */
+pshm_uid_t pshm__effective_user(void);
+
+/* A duplicate of fd, close-on-exec, or a negative code. */
+int pshm__dup_cloexec(int fd);
 
 /* ------------------------------------------------------------------------ */
 /* Other processes (proc-linux.c reads /proc; proc-none.c cannot)          */
