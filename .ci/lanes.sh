@@ -53,6 +53,8 @@ as_macos="$no_linux_extras ac_cv_func_memfd_create=no ac_cv_have_decl_F_ADD_SEAL
 ac_cv_func_posix_fallocate=no \
 ac_cv_func_pthread_mutexattr_setrobust=no pshm_cv_shm_name_max=31"
 as_freebsd="$no_linux_extras"
+# Wine runs the Windows lane's programs (the first run makes its prefix).
+wine=/usr/lib/wine/wine64
 qemu_env() { # qemu_env ARCH TRIPLET: how the tests run that lane's programs
 	echo "QEMU_LD_PREFIX=/usr/$2 PSHM_TEST_EXEC=qemu-$1"
 }
@@ -101,6 +103,7 @@ step_lanes() {
 		"arm64          |$(qemu_env aarch64 aarch64-linux-gnu)|--host=aarch64-linux-gnu $cross    |check LOG_COMPILER=qemu-aarch64"
 		"s390x          |$(qemu_env s390x s390x-linux-gnu)|--host=s390x-linux-gnu --disable-sysv $cross|check LOG_COMPILER=qemu-s390x"
 		"musl           ||CC=musl-gcc LDFLAGS=-static --disable-shared --without-criterion --enable-werror|check"
+		"windows        |WINEDEBUG=-all|--host=x86_64-w64-mingw32 --enable-werror     |check LOG_COMPILER=$wine"
 		"macos-profile  ||$as_macos --enable-werror                                   |check"
 		"freebsd-profile||$as_freebsd --enable-werror                                 |check"
 		"sysv-only      ||--disable-posix --disable-mmap --enable-werror             |check"

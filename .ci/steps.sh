@@ -65,9 +65,9 @@ step_dependencies() {
 		apt-get install -y -qq --no-install-recommends \
 			python3-dev python3-setuptools python3-wheel python3-venv python3-numpy python3-pytest \
 			libopenmpi-dev openmpi-bin >/dev/null || fail "apt-get install (Python, MPI)"
-		# Windows programs' compiler (MinGW-w64), for pshm.h as they see it.
-		apt-get install -y -qq --no-install-recommends gcc-mingw-w64-x86-64 >/dev/null ||
-			fail "apt-get install (MinGW-w64)"
+		# Windows: its compiler (MinGW-w64) and Wine to run what it builds.
+		apt-get install -y -qq --no-install-recommends gcc-mingw-w64-x86-64 wine64 >/dev/null ||
+			fail "apt-get install (MinGW-w64, Wine)"
 	fi
 	# Huge pages set aside, so that the PSHM_HUGEPAGES tests take their success
 	# path (without them they check the -ENOMEM one).
@@ -77,7 +77,7 @@ step_dependencies() {
 	echo "huge pages set aside: $(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo none)"
 	for tool in autoreconf automake libtoolize pkg-config gcc clang cppcheck clang-tidy valgrind mandoc \
 		musl-gcc aarch64-linux-gnu-gcc s390x-linux-gnu-gcc qemu-aarch64 qemu-s390x qemu-i386 \
-		x86_64-w64-mingw32-gcc; do
+		x86_64-w64-mingw32-gcc /usr/lib/wine/wine64; do
 		command -v "$tool" >/dev/null || fail "$tool is missing"
 	done
 }

@@ -129,7 +129,7 @@ static double handoff_ms(enum channel ch, pshm_backend_t backend, uint64_t bytes
 	uint64_t chunks = bytes / CHUNK;
 	struct ring *r = NULL;
 	pshm_t *shm = ch == RING ? new_ring(backend, &r) : NULL;
-	int fds[2];
+	int fds[2] = {-1, -1};
 	if (ch == PIPE && pipe(fds) < 0)
 		die("pipe");
 	if (ch == SOCKETS && socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0)
@@ -172,7 +172,7 @@ static double pingpong_us(int use_ring, pshm_backend_t backend, int trips)
 {
 	struct ring *r = NULL;
 	pshm_t *shm = use_ring ? new_ring(backend, &r) : NULL;
-	int to_child[2], to_parent[2];
+	int to_child[2] = {-1, -1}, to_parent[2] = {-1, -1};
 	if (!use_ring && (pipe(to_child) < 0 || pipe(to_parent) < 0))
 		die("pipe");
 	pid_t pid = fork();

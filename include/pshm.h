@@ -78,13 +78,16 @@ typedef enum pshm_backend {
 	PSHM_BACKEND_POSIX = 2,   /* shm_open + ftruncate + mmap(MAP_SHARED) */
 	PSHM_BACKEND_MMAP = 3,    /* anonymous: mmap(MAP_SHARED|MAP_ANONYMOUS);
 	                             named: a MAP_SHARED file in a directory */
+	PSHM_BACKEND_WINDOWS = 4, /* Windows: CreateFileMapping on the paging file,
+	                             named in the session's Local\ namespace */
 	PSHM_BACKEND_MAX          /* one past the last: every backend is
 	                             PSHM_BACKEND_DEFAULT < b < PSHM_BACKEND_MAX
 	                             (it grows when backends are added) */
 } pshm_backend_t;
 
 /*
- * pshm_backend_name - the backend's short name: "sysv", "posix" or "mmap".
+ * pshm_backend_name - the backend's short name: "sysv", "posix", "mmap" or
+ * "windows".
  * PSHM_BACKEND_DEFAULT gives the name of the backend it resolves to.  A value
  * outside the enum gives "unknown" (never NULL).
  */

@@ -154,3 +154,24 @@ int pshm__header_accept(const struct pshm__head *head, size_t len, pshm_uid_t ow
 		return PSHM_EOWNER;
 	return pshm__header_check(head, len, name, backend);
 }
+
+int pshm__header_copy(const void *addr, size_t len, struct pshm__head *head)
+{
+	const size_t fields = PSHM__HEADER_FIELDS_END;
+	const size_t after_lock = offsetof(struct pshm__header, lock) + sizeof(pshm_mutex_t);
+	const unsigned char *from = addr;
+	memset(head, 0, sizeof(*head));
+	head->have = len < PSHM__HEAD_BYTES ? len : PSHM__HEAD_BYTES;
+	if (head->have < sizeof(uint32_t)) {
+		memcpy(head->u.bytes, from, head->have);
+		return 0;
+	}
+	const _Atomic uint32_t *state = addr;
+	uint32_t before = atomic_load_explicit(state, memory_order_acquire);
+	memcpy(head->u.bytes, from, head->have < fields ? head->have : fields);
+	if (before == PSHM__STATE_CREATING && head->have > after_lock)
+		memcpy(head->u.bytes + after_lock, from + after_lock, head->have - after_lock);
+	atomic_thread_fence(memory_order_acquire); /* the copy's reads come first */
+	uint32_t after = atomic_load_explicit(state, memory_order_relaxed);
+	return before == after ? 0 : -EAGAIN;
+}

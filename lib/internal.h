@@ -159,6 +159,17 @@ void pshm__header_label(struct pshm__header *hdr, size_t size, pshm_backend_t ba
 #define PSHM__HEADER_FIELDS_START sizeof(uint32_t)
 #define PSHM__HEADER_FIELDS_END offsetof(struct pshm__header, lock_guard)
 
+/*
+ * pshm__header_copy - copy the first bytes of a segment mapped at addr (len
+ * bytes, which nothing can shrink under the copy: SysV, Windows) into head:
+ * 0, or -EAGAIN if its creator published it meanwhile.  Threads of this
+ * process may be using the segment: the header lock's bytes and its
+ * guard's are never read (lock calls write them), and what follows the lock
+ * only while the segment is being made, when nobody writes there yet (the
+ * zeros that tell a half-made segment).
+ */
+int pshm__header_copy(const void *addr, size_t len, struct pshm__head *head);
+
 /* Whether a PSHM_ENOTPSHM judgement deserves another look: for a tenth of
  * a second from the first (*until 0: none yet), since a copy of a creator's
  * first bytes taken while it wrote them (its header's fields, then a heap)
@@ -210,6 +221,7 @@ struct pshm__map {
 	pshm_backend_t made_by; /* the backend its header names (open_fd) */
 	uint32_t flags;         /* PSHM__HEADER_* of the header checked by open_named
 	                           and open_fd */
+	void *handle;           /* Windows: the file mapping's handle */
 	struct pshm__ident ident;
 };
 
@@ -319,6 +331,7 @@ int pshm__fd_backend(pshm_backend_t made_by, const struct pshm__backend_ops **ou
 extern const struct pshm__backend_ops pshm__backend_sysv;
 extern const struct pshm__backend_ops pshm__backend_posix;
 extern const struct pshm__backend_ops pshm__backend_mmap;
+extern const struct pshm__backend_ops pshm__backend_windows;
 
 #include "os/sys.h" /* the system-call helpers, below everything else */
 

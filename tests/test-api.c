@@ -20,6 +20,7 @@ Test(backend, names_are_the_contracts)
 	cr_assert_str_eq(pshm_backend_name(PSHM_BACKEND_SYSV), "sysv");
 	cr_assert_str_eq(pshm_backend_name(PSHM_BACKEND_POSIX), "posix");
 	cr_assert_str_eq(pshm_backend_name(PSHM_BACKEND_MMAP), "mmap");
+	cr_assert_str_eq(pshm_backend_name(PSHM_BACKEND_WINDOWS), "windows");
 	cr_assert_str_eq(pshm_backend_name(PSHM_BACKEND_DEFAULT),
 	                 pshm_backend_name(pshm_default_backend()));
 	cr_assert_str_eq(pshm_backend_name(PSHM_BACKEND_MAX), "unknown");

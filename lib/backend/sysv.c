@@ -58,37 +58,14 @@ static int find_key(key_t key, int *id, struct shmid_ds *ds)
 	return 0;
 }
 
-/*
- * Copy the first bytes of a mapped segment (SysV sizes are fixed at
- * creation: nothing can shrink it under the copy); -EAGAIN if its creator
- * published it meanwhile (see fd-segment.c's copy_head).  Threads of this
- * process may be using the segment: the header lock's bytes and its
- * guard's are never read (lock calls write them), and what follows the lock
- * only while the segment is being made, when nobody writes there yet (the
- * zeros that tell a half-made segment).
- */
+/* Copy the first bytes of a mapped segment: SysV sizes are fixed at
+ * creation, so nothing can shrink it under the copy. */
 // NOLINTBEGIN(clang-analyzer-core.NonNullParamChecker): LLVM 14's analyzer
 // cannot tell that pshm__neg_errno() (-errno) is negative, and so follows a
 // failed shmat into here.
 static int copy_head(const struct pshm__map *map, struct pshm__head *head)
 {
-	const size_t fields = PSHM__HEADER_FIELDS_END;
-	const size_t after_lock = offsetof(struct pshm__header, lock) + sizeof(pshm_mutex_t);
-	const unsigned char *from = map->addr;
-	memset(head, 0, sizeof(*head));
-	head->have = map->len < PSHM__HEAD_BYTES ? map->len : PSHM__HEAD_BYTES;
-	if (head->have < sizeof(uint32_t)) {
-		memcpy(head->u.bytes, from, head->have);
-		return 0;
-	}
-	_Atomic uint32_t *state = map->addr;
-	uint32_t before = atomic_load_explicit(state, memory_order_acquire);
-	memcpy(head->u.bytes, from, head->have < fields ? head->have : fields);
-	if (before == PSHM__STATE_CREATING && head->have > after_lock)
-		memcpy(head->u.bytes + after_lock, from + after_lock, head->have - after_lock);
-	atomic_thread_fence(memory_order_acquire); /* the copy's reads come first */
-	uint32_t after = atomic_load_explicit(state, memory_order_relaxed);
-	return before == after ? 0 : -EAGAIN;
+	return pshm__header_copy(map->addr, map->len, head);
 }
 // NOLINTEND(clang-analyzer-core.NonNullParamChecker)
 

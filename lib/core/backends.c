@@ -20,6 +20,9 @@ static const struct pshm__backend_ops *const backends[PSHM_BACKEND_MAX] = {
 #if PSHM_HAVE_MMAP
 	[PSHM_BACKEND_MMAP] = &pshm__backend_mmap,
 #endif
+#if PSHM_HAVE_WINDOWS
+	[PSHM_BACKEND_WINDOWS] = &pshm__backend_windows,
+#endif
 };
 
 /* Probe results: 0 not known yet, 1 usable, 2 never (-ENOTSUP).  A probe
@@ -81,7 +84,7 @@ PSHM_EXTERN pshm_backend_t pshm_default_backend(void)
 
 PSHM_EXTERN const char *pshm_backend_name(pshm_backend_t b)
 {
-	static const char *const names[] = {"default", "sysv", "posix", "mmap"};
+	static const char *const names[] = {"default", "sysv", "posix", "mmap", "windows"};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == PSHM_BACKEND_MAX, "a backend without a name");
 	if (!pshm__is_backend_value(b))
 		return "unknown";

@@ -79,24 +79,6 @@ int pshm__file_size_allowed(size_t len)
 	return 0;
 }
 
-int pshm__deadline_is_valid(const struct timespec *deadline)
-{
-	return deadline != NULL && deadline->tv_nsec >= 0 && deadline->tv_nsec < 1000000000L;
-}
-
-struct timespec pshm__deadline_after(clockid_t clock, long ms)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 #if HAVE_POSIX_FALLOCATE
 int pshm__allocate_file(int fd, off_t from, off_t length)
 {
@@ -131,18 +113,6 @@ int pshm__allocate_file(int fd, off_t from, off_t length)
 	return 0;
 }
 #endif
-
-long long pshm__monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int pshm__timespec_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
 
 /* A 64-bit mix of x (splitmix64's finalizer). */
 static uint64_t mix(uint64_t x)

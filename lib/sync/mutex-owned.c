@@ -66,6 +66,7 @@ static void count_fork(void)
 static void watch_forks(void)
 {
 	pthread_atfork(NULL, NULL, count_fork);
+	(void)count_fork; /* winpthreads' pthread_atfork is a macro of 0: no fork */
 }
 
 /* This thread as a holder.  Fork children are counted from before the

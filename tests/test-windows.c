@@ -1,0 +1,252 @@
+/*
+ * test-windows.c - the contract on Windows, across processes: Windows has
+ * no fork, so the suites of the other systems cannot run; this one starts
+ * its children with _spawnl (CreateProcess), as unrelated programs, and
+ * closes with "N passed, N failed" as the plain runner does.
+ *
+ *   test-windows              run every test
+ *   test-windows ROLE NAME    a child's part (see the roles below)
+ */
+#include <errno.h>
+#include <process.h>
+#include <pshm.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <windows.h>
+
+#define ADDS 10000
+#define ADDERS 4
+
+/* What the named segments of these tests hold. */
+struct shared {
+	pshm_mutex_t lock;
+	long long count;
+	atomic_int held; /* the holder that is to die holds the lock */
+	char text[64];
+};
+
+static const char *self;
+static int failures, passes;
+
+#define CHECK(cond, ...)                                           \
+	do {                                                       \
+		if (!(cond)) {                                     \
+			printf("FAIL %s:%d: ", __func__, __LINE__); \
+			printf(__VA_ARGS__);                       \
+			printf("\n");                              \
+			return 1;                                  \
+		}                                                  \
+	} while (0)
+
+/* A child running ROLE on segment name: its process handle. */
+static intptr_t spawn(const char *role, const char *name)
+{
+	return _spawnl(_P_NOWAIT, self, self, role, name, NULL);
+}
+
+/* Wait for child: its exit status, or -1. */
+static int finish(intptr_t child)
+{
+	int status = -1;
+	return _cwait(&status, child, 0) == -1 ? -1 : status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The children                                                             */
+
+static int child_writes(pshm_t *shm)
+{
+	struct shared *s = pshm_addr(shm);
+	strcpy(s->text, "written by a child");
+	return 0;
+}
+
+static int child_adds(pshm_t *shm)
+{
+	struct shared *s = pshm_addr(shm);
+	for (int i = 0; i < ADDS; i++) {
+		if (pshm_mutex_lock(&s->lock) != 0)
+			return 3;
+		s->count++;
+		if (pshm_mutex_unlock(&s->lock) != 0)
+			return 4;
+	}
+	return 0;
+}
+
+static int child_dies_holding(pshm_t *shm)
+{
+	struct shared *s = pshm_addr(shm);
+	if (pshm_mutex_lock(&s->lock) != 0)
+		return 3;
+	atomic_store(&s->held, 1);
+	Sleep(60000); /* until TerminateProcess */
+	return 4;
+}
+
+static int run_child(const char *role, const char *name)
+{
+	pshm_t *shm;
+	if (pshm_attach(&shm, name, NULL) != 0)
+		return 2;
+	int rc = strcmp(role, "write") == 0  ? child_writes(shm)
+	         : strcmp(role, "add") == 0  ? child_adds(shm)
+	         : strcmp(role, "die") == 0  ? child_dies_holding(shm)
+	                                     : 9;
+	return pshm_detach(shm) == 0 ? rc : 5;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The tests                                                                */
+
+/* A named segment with its mutex made: its handle, or NULL. */
+static pshm_t *made(const char *name)
+{
+	pshm_t *shm = NULL;
+	if (pshm_create(&shm, name, sizeof(struct shared), NULL) != 0)
+		return NULL;
+	if (pshm_mutex_init(&((struct shared *)pshm_addr(shm))->lock) != 0) {
+		pshm_destroy(shm);
+		return NULL;
+	}
+	return shm;
+}
+
+static int an_anonymous_segment_is_zeroed_and_writable(void)
+{
+	pshm_t *shm;
+	CHECK(pshm_create(&shm, NULL, 100000, NULL) == 0, "pshm_create");
+	CHECK(pshm_backend(shm) == PSHM_BACKEND_WINDOWS, "backend %d", (int)pshm_backend(shm));
+	CHECK(pshm_size(shm) == 100000, "size %zu", pshm_size(shm));
+	unsigned char *p = pshm_addr(shm);
+	for (size_t i = 0; i < pshm_size(shm); i++)
+		CHECK(p[i] == 0, "byte %zu is %u", i, p[i]);
+	memset(p, 0x5a, pshm_size(shm));
+	CHECK(pshm_destroy(shm) == 0, "pshm_destroy");
+	return 0;
+}
+
+static int another_process_attaches_by_name_and_writes(void)
+{
+	pshm_t *shm = made("win-write");
+	CHECK(shm != NULL, "made");
+	int status = finish(spawn("write", "win-write"));
+	const struct shared *s = pshm_addr(shm);
+	CHECK(status == 0, "the child: %d", status);
+	CHECK(strcmp(s->text, "written by a child") == 0, "read \"%s\"", s->text);
+	CHECK(pshm_destroy(shm) == 0, "pshm_destroy");
+	return 0;
+}
+
+static int four_processes_add_exactly_under_the_mutex(void)
+{
+	pshm_t *shm = made("win-add");
+	CHECK(shm != NULL, "made");
+	intptr_t children[ADDERS];
+	for (int i = 0; i < ADDERS; i++)
+		children[i] = spawn("add", "win-add");
+	for (int i = 0; i < ADDERS; i++)
+		CHECK(finish(children[i]) == 0, "adder %d", i);
+	const struct shared *s = pshm_addr(shm);
+	CHECK(s->count == (long long)ADDERS * ADDS, "count %lld", s->count);
+	CHECK(pshm_destroy(shm) == 0, "pshm_destroy");
+	return 0;
+}
+
+static int a_holder_terminated_leaves_owner_died(void)
+{
+	pshm_t *shm = made("win-die");
+	CHECK(shm != NULL, "made");
+	struct shared *s = pshm_addr(shm);
+	intptr_t child = spawn("die", "win-die");
+	for (int i = 0; i < 1000 && !atomic_load(&s->held); i++)
+		Sleep(10);
+	CHECK(atomic_load(&s->held), "the child never held the lock");
+	CHECK(TerminateProcess((HANDLE)child, 9), "TerminateProcess");
+	finish(child);
+	CHECK(pshm_mutex_lock(&s->lock) == PSHM_EOWNERDEAD, "not owner-died");
+	CHECK(pshm_mutex_consistent(&s->lock) == 0, "consistent");
+	CHECK(pshm_mutex_unlock(&s->lock) == 0, "unlock");
+	CHECK(pshm_mutex_lock(&s->lock) == 0, "the lock again");
+	CHECK(pshm_mutex_unlock(&s->lock) == 0, "unlock");
+	CHECK(pshm_destroy(shm) == 0, "pshm_destroy");
+	return 0;
+}
+
+static int names_are_exclusive_and_go_with_the_last_handle(void)
+{
+	pshm_t *shm, *other, *none = NULL;
+	CHECK(pshm_create(&shm, "win-name", 64, NULL) == 0, "pshm_create");
+	CHECK(pshm_create(&other, "win-name", 64, NULL) == -EEXIST, "a second create");
+	CHECK(pshm_attach(&other, "win-name", NULL) == 0, "attach");
+	CHECK(pshm_size(other) == 64, "the exact size: %zu", pshm_size(other));
+	pshm_info_t info;
+	CHECK(pshm_stat("win-name", NULL, &info) == 0, "pshm_stat");
+	CHECK(info.state == PSHM_STATE_READY && info.size == 64, "state %d size %zu", info.state,
+	      info.size);
+	CHECK(pshm_remove("win-name", NULL) == -ENOTSUP, "pshm_remove");
+	CHECK(pshm_detach(shm) == 0 && pshm_detach(other) == 0, "detach");
+	CHECK(pshm_attach(&none, "win-name", NULL) == -ENOENT, "the name outlived its handles");
+	CHECK(none == NULL, "a handle for nothing");
+	return 0;
+}
+
+static int a_read_only_attachment_cannot_lock(void)
+{
+	pshm_t *shm, *ro;
+	pshm_attr_t attr;
+	CHECK(pshm_create(&shm, "win-ro", 64, NULL) == 0, "pshm_create");
+	pshm_attr_init(&attr);
+	pshm_attr_set_flags(&attr, PSHM_RDONLY);
+	CHECK(pshm_attach(&ro, "win-ro", &attr) == 0, "attach read-only");
+	CHECK(pshm_lock(ro) == -EACCES, "the header lock of a read-only attachment");
+	CHECK(pshm_lock(shm) == 0 && pshm_unlock(shm) == 0, "the writer's header lock");
+	CHECK(pshm_detach(ro) == 0 && pshm_destroy(shm) == 0, "detach");
+	return 0;
+}
+
+static int a_managed_segment_is_shared_by_name(void)
+{
+	pshm_t *shm, *other;
+	pshm_attr_t attr;
+	pshm_off_t off, found;
+	pshm_attr_init(&attr);
+	pshm_attr_set_flags(&attr, PSHM_MANAGED);
+	CHECK(pshm_create(&shm, "win-heap", 1 << 20, &attr) == 0, "pshm_create(PSHM_MANAGED)");
+	CHECK(pshm_object(shm, "greeting", 32, NULL, NULL, &off) == 1, "pshm_object");
+	strcpy(pshm_ptr(shm, off), "hello");
+	CHECK(pshm_attach(&other, "win-heap", NULL) == 0, "attach");
+	CHECK(pshm_object_find(other, "greeting", &found, NULL) == 0 && found == off, "find");
+	CHECK(strcmp(pshm_ptr(other, found), "hello") == 0, "the object's bytes");
+	CHECK(pshm_heap_check(other) == 0, "pshm_heap_check");
+	CHECK(pshm_detach(other) == 0 && pshm_destroy(shm) == 0, "detach");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	self = argv[0];
+	if (argc == 3)
+		return run_child(argv[1], argv[2]);
+	static const struct {
+		const char *name;
+		int (*run)(void);
+	} tests[] = {
+#define TEST(t) {#t, t}
+		TEST(an_anonymous_segment_is_zeroed_and_writable),
+		TEST(another_process_attaches_by_name_and_writes),
+		TEST(four_processes_add_exactly_under_the_mutex),
+		TEST(a_holder_terminated_leaves_owner_died),
+		TEST(names_are_exclusive_and_go_with_the_last_handle),
+		TEST(a_read_only_attachment_cannot_lock),
+		TEST(a_managed_segment_is_shared_by_name),
+	};
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		int failed = tests[i].run();
+		printf("[%s] windows::%s\n", failed ? "FAIL" : "PASS", tests[i].name);
+		failed ? failures++ : passes++;
+	}
+	printf("%d passed, %d failed\n", passes, failures);
+	return failures != 0;
+}
