@@ -74,7 +74,7 @@ static void check_attr(const uint8_t *data, size_t size)
 	int valid = attr.pshm_private_magic == PSHM__ATTR_MAGIC &&
 	            (attr.pshm_private_flags & ~PSHM__KNOWN_FLAGS) == 0 &&
 	            (attr.pshm_private_mode & ~0777u) == 0 &&
-	            (unsigned)attr.pshm_private_backend <= PSHM_BACKEND_MMAP;
+	            (unsigned)attr.pshm_private_backend < PSHM_BACKEND_MAX;
 	if (!valid && rc != -EINVAL)
 		abort();
 	if (valid && rc != 0 && rc != -ENOTSUP)
