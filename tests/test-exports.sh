@@ -1,20 +1,29 @@
 #!/bin/sh
 # test-exports - the library exports exactly the public API: the symbols of
-# the built libpshm.so, the version script lib/libpshm.map and the
+# the built libpshm.so (or, built for Windows, libpshm-N.dll's export
+# table, as $OBJDUMP reads it), the version script lib/libpshm.map and the
 # PSHM_EXTERN declarations of include/pshm.h must be the same list.
 set -u
 srcdir=${top_srcdir:-.}
 builddir=${top_builddir:-.}
 so="$builddir/lib/.libs/libpshm.so"
-if [ ! -f "$so" ] || ! command -v nm >/dev/null 2>&1; then
-	echo "SKIP: no $so or no nm (static-only or non-ELF build)"
+dll=$(ls "$builddir"/lib/.libs/libpshm-*.dll 2>/dev/null | head -n 1)
+if [ -f "$so" ] && command -v nm >/dev/null 2>&1; then
+	exports() { nm -D --defined-only "$so" | awk '$2 ~ /^[TDBR]$/ { sub(/@.*/, "", $3); print $3 }'; }
+elif [ -n "$dll" ] && command -v "${OBJDUMP:-objdump}" >/dev/null 2>&1; then
+	exports() {
+		"${OBJDUMP:-objdump}" -p "$dll" | awk '/\[Ordinal\/Name Pointer\] Table/ { t = 1; next }
+			t && /^\t\[/ { print $NF; next } t { exit }'
+	}
+else
+	echo "SKIP: no $so or DLL, or no nm or objdump (a static-only build)"
 	echo "0 passed, 0 failed, 1 skipped"
 	exit 77
 fi
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT
 
-nm -D --defined-only "$so" | awk '$2 ~ /^[TDBR]$/ { sub(/@.*/, "", $3); print $3 }' | sort >"$tmp/exported"
+exports | sort >"$tmp/exported"
 sed -n 's/^[[:space:]]*\(pshm_[a-z_0-9]*\);.*/\1/p' "$srcdir/lib/libpshm.map" | sort >"$tmp/map"
 grep -v '#define' "$srcdir/include/pshm.h" | grep -o 'PSHM_EXTERN [^(]*(' | sed 's/.*[ *]\([a-z_0-9]*\)($/\1/' | sort >"$tmp/header"
 

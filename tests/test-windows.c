@@ -21,6 +21,8 @@
 /* What the named segments of these tests hold. */
 struct shared {
 	pshm_mutex_t lock;
+	pshm_cond_t changed; /* count changed */
+	pshm_sem_t items;
 	long long count;
 	atomic_int held; /* the holder that is to die holds the lock */
 	char text[64];
@@ -85,6 +87,30 @@ static int child_dies_holding(pshm_t *shm)
 	return 4;
 }
 
+/* Wait up to 10 s for the parent to say go (count 1), then say done (2). */
+static int child_waits_on_the_condition(pshm_t *shm)
+{
+	struct shared *s = pshm_addr(shm);
+	if (pshm_mutex_lock(&s->lock) != 0)
+		return 3;
+	int rc = 0;
+	while (s->count == 0 && rc == 0)
+		rc = pshm_cond_timedwait(&s->changed, &s->lock, 10000);
+	s->count = 2;
+	pshm_cond_signal(&s->changed);
+	pshm_mutex_unlock(&s->lock);
+	return rc == 0 ? 0 : 4;
+}
+
+static int child_posts(pshm_t *shm)
+{
+	struct shared *s = pshm_addr(shm);
+	for (int i = 0; i < ADDS; i++)
+		if (pshm_sem_post(&s->items) != 0)
+			return 3;
+	return 0;
+}
+
 static int run_child(const char *role, const char *name)
 {
 	pshm_t *shm;
@@ -93,6 +119,8 @@ static int run_child(const char *role, const char *name)
 	int rc = strcmp(role, "write") == 0  ? child_writes(shm)
 	         : strcmp(role, "add") == 0  ? child_adds(shm)
 	         : strcmp(role, "die") == 0  ? child_dies_holding(shm)
+	         : strcmp(role, "wait") == 0 ? child_waits_on_the_condition(shm)
+	         : strcmp(role, "post") == 0 ? child_posts(shm)
 	                                     : 9;
 	return pshm_detach(shm) == 0 ? rc : 5;
 }
@@ -100,13 +128,16 @@ static int run_child(const char *role, const char *name)
 /* ------------------------------------------------------------------------ */
 /* The tests                                                                */
 
-/* A named segment with its mutex made: its handle, or NULL. */
+/* A named segment with its mutex, condition and semaphore (0) made: its
+ * handle, or NULL. */
 static pshm_t *made(const char *name)
 {
 	pshm_t *shm = NULL;
 	if (pshm_create(&shm, name, sizeof(struct shared), NULL) != 0)
 		return NULL;
-	if (pshm_mutex_init(&((struct shared *)pshm_addr(shm))->lock) != 0) {
+	struct shared *s = pshm_addr(shm);
+	if (pshm_mutex_init(&s->lock) != 0 || pshm_cond_init(&s->changed) != 0 ||
+	    pshm_sem_init(&s->items, 0) != 0) {
 		pshm_destroy(shm);
 		return NULL;
 	}
@@ -170,6 +201,40 @@ static int a_holder_terminated_leaves_owner_died(void)
 	CHECK(pshm_mutex_unlock(&s->lock) == 0, "unlock");
 	CHECK(pshm_mutex_lock(&s->lock) == 0, "the lock again");
 	CHECK(pshm_mutex_unlock(&s->lock) == 0, "unlock");
+	CHECK(pshm_destroy(shm) == 0, "pshm_destroy");
+	return 0;
+}
+
+static int a_condition_wakes_a_waiter_in_another_process(void)
+{
+	pshm_t *shm = made("win-cond");
+	CHECK(shm != NULL, "made");
+	struct shared *s = pshm_addr(shm);
+	intptr_t child = spawn("wait", "win-cond");
+	Sleep(200); /* most likely asleep by now: either way it must not matter */
+	CHECK(pshm_mutex_lock(&s->lock) == 0, "lock");
+	s->count = 1;
+	CHECK(pshm_cond_signal(&s->changed) == 0, "signal");
+	int rc = 0;
+	while (s->count != 2 && rc == 0)
+		rc = pshm_cond_timedwait(&s->changed, &s->lock, 10000);
+	CHECK(pshm_mutex_unlock(&s->lock) == 0, "unlock");
+	CHECK(rc == 0, "the child's answer: %d", rc);
+	CHECK(finish(child) == 0, "the child");
+	CHECK(pshm_destroy(shm) == 0, "pshm_destroy");
+	return 0;
+}
+
+static int a_semaphore_hands_every_post_to_another_process(void)
+{
+	pshm_t *shm = made("win-sem");
+	CHECK(shm != NULL, "made");
+	struct shared *s = pshm_addr(shm);
+	intptr_t child = spawn("post", "win-sem");
+	for (int i = 0; i < ADDS; i++)
+		CHECK(pshm_sem_timedwait(&s->items, 10000) == 0, "item %d", i);
+	CHECK(pshm_sem_trywait(&s->items) == -EAGAIN, "one more than was posted");
+	CHECK(finish(child) == 0, "the child");
 	CHECK(pshm_destroy(shm) == 0, "pshm_destroy");
 	return 0;
 }
@@ -238,6 +303,8 @@ int main(int argc, char **argv)
 		TEST(another_process_attaches_by_name_and_writes),
 		TEST(four_processes_add_exactly_under_the_mutex),
 		TEST(a_holder_terminated_leaves_owner_died),
+		TEST(a_condition_wakes_a_waiter_in_another_process),
+		TEST(a_semaphore_hands_every_post_to_another_process),
 		TEST(names_are_exclusive_and_go_with_the_last_handle),
 		TEST(a_read_only_attachment_cannot_lock),
 		TEST(a_managed_segment_is_shared_by_name),
