@@ -121,13 +121,21 @@ static int read_state(int fd, uint32_t *state)
 	return got < 0 ? (int)got : 0;
 }
 
-/*
- * The copy is no snapshot: a creator may publish its segment, and write in
- * it, while it is read.  The state word read before and after tells: the
- * same both times, the copy is of one state (a ready header read after it
- * was ready, or a half-made one read before it was); else -EAGAIN, as when
- * the file shrank meanwhile.
- */
+/* Whether head, copied whole after the state word read READY, says READY:
+ * its creator wrote every field before READY, in a write of its own. */
+static int ready_throughout(const struct pshm__head *head, size_t want, uint32_t before)
+{
+	uint32_t copied = 0;
+	if (before != PSHM__STATE_READY || head->have != want || want < sizeof(copied))
+		return 0;
+	memcpy(&copied, head->u.bytes, sizeof(copied));
+	return copied == PSHM__STATE_READY;
+}
+
+/* The copy is no snapshot: a creator may publish its segment, and write in
+ * it, while it is read.  The state word read before (and, unless READY
+ * then, after) tells: the same both times, the copy is of one state; else
+ * -EAGAIN, as when the file shrank meanwhile. */
 int pshm__fd_read_head(int fd, size_t len, struct pshm__head *head)
 {
 	memset(head, 0, sizeof(*head));
@@ -138,6 +146,8 @@ int pshm__fd_read_head(int fd, size_t len, struct pshm__head *head)
 	if (got < 0)
 		return (int)got;
 	head->have = (size_t)got;
+	if (ready_throughout(head, want, before))
+		return 0;
 	rc = read_state(fd, &after);
 	if (rc < 0)
 		return rc;
