@@ -2,20 +2,25 @@
  * test-hostile.c - what any local user can plant at a POSIX or mmap
  * segment's name (lib/backend/fd-segment.c): a FIFO, a socket, a directory, a
  * symbolic link, a huge sparse file, a file that another process keeps
- * truncating; and at a SysV name's key, somebody else's segment.  None may block, crash or mislead libpshm: each is a foreign
- * object that pshm_stat describes, pshm_list names, pshm_attach refuses
- * with PSHM_ENOTPSHM and pshm_remove_orphan never removes.
+ * truncating; and at a SysV name's key, somebody else's segment.  None may
+ * block, crash or mislead libpshm: each is a foreign object that pshm_stat
+ * describes, pshm_list names, pshm_attach refuses with PSHM_ENOTPSHM and
+ * pshm_remove_orphan never removes.  Nor may an exclusive flock held for
+ * ever on a segment's file block an attach.
  *
  * Every call that could block runs in a child with an alarm, so that a
  * hang is a failure, not a suite that never ends.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -262,4 +267,49 @@ BACKEND_TEST(hostile, a_file_that_shrinks_while_read_never_raises_sigbus)
 	cr_assert_eq(cut, 0, "the truncating process failed");
 	cr_assert_eq(reader, 0, "the reader died: %s",
 	             reader == 128 + SIGBUS ? "SIGBUS" : "exit status in the log");
+}
+
+/* A child attaching name of backend b (SIGALRM ends one that never
+ * returns): exit 0 if it attached. */
+struct attacher {
+	pshm_backend_t backend;
+	const char *name;
+};
+
+static int attach_in_time(void *arg)
+{
+	const struct attacher *a = arg;
+	alarm(10);
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_backend(&attr, a->backend);
+	pshm_t *shm;
+	return pshm_attach(&shm, a->name, &attr) == 0 && pshm_detach(shm) == 0 ? 0 : 1;
+}
+
+/* Whoever can open a segment's file can hold an exclusive flock on it for
+ * ever: an attacher waits a moment for it (a cleaner's), then attaches. */
+BACKEND_TEST(hostile, an_exclusive_flock_held_for_ever_never_blocks_attach)
+{
+#if !HAVE_FLOCK
+	cr_skip_test("built without flock");
+#endif
+	if (!is_file_backend(backend))
+		cr_skip_test("SysV segments have no file to lock");
+	char name[PSHM_NAME_MAX + 1], path[PATH_MAX];
+	test_name(name, "exlock");
+	pshm_attr_t attr;
+	test_attr(&attr, backend, 0);
+	pshm_t *shm;
+	cr_assert_eq(pshm_create(&shm, name, 64, &attr), 0);
+	cr_assert_eq(pshm_detach(shm), 0); /* nobody holds it now */
+	test_raw_path(path, backend, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0, "a reader can lock it exclusively");
+	struct attacher a = {backend, name};
+	int status = test_wait(test_fork(attach_in_time, &a));
+	close(fd);
+	cr_assert_eq(pshm_remove(name, &attr), 0);
+	cr_assert_eq(status, 0, "the attacher %s", status == 128 + SIGALRM ? "blocked" : "failed");
 }
