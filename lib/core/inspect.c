@@ -4,10 +4,10 @@
  *
  * The cleaner's promise is that it never removes a segment in use, so each
  * judgement errs towards "in use": a creator that cannot be told alive or
- * dead (another PID namespace, no pid recorded), processes that cannot be
- * inspected, or an object that is not exactly what libpshm makes all keep a
- * segment.  The object removed is the one judged, never whatever holds the
- * name by then.
+ * dead (another PID namespace, no pid recorded), a file some handle holds
+ * (os/hold-*.c) or that /proc counts mapped, or an object that is not
+ * exactly what libpshm makes all keep a segment.  The object removed is the
+ * one judged, never whatever holds the name by then.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
