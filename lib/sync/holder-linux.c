@@ -9,9 +9,7 @@
 #define _GNU_SOURCE /* syscall, sched_getaffinity, CPU_COUNT */
 #include "config.h"
 
-#include <errno.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -62,7 +60,7 @@ uint32_t pshm__holder_token(void)
 
 int pshm__holder_gone(uint32_t id, uint32_t token)
 {
-	if (kill((pid_t)id, 0) < 0 && errno == ESRCH)
+	if (pshm__process_exists((pshm_pid_t)id) == 0)
 		return 1;
 	char state;
 	unsigned long long start;

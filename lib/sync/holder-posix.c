@@ -1,6 +1,6 @@
 /*
  * holder-posix.c - lock holders where there is no /proc: a process id
- * names the holder, kill(ID, 0) says whether it still exists.  A zombie
+ * names the holder, os/ says whether it still exists (kill).  A zombie
  * looks alive until its parent reaps it, a thread that dies in a live
  * process is not seen, and a holder's id given to a later process is not
  * told apart: each errs towards "alive", never takes a live holder's lock.
@@ -8,8 +8,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -39,5 +37,5 @@ uint32_t pshm__holder_token(void)
 int pshm__holder_gone(uint32_t id, uint32_t token)
 {
 	(void)token;
-	return kill((pid_t)id, 0) < 0 && errno == ESRCH;
+	return pshm__process_exists((pshm_pid_t)id) == 0;
 }

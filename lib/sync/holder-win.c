@@ -27,11 +27,16 @@ uint32_t pshm__holder_self(void)
 	return (uint32_t)GetCurrentProcessId();
 }
 
-/* A token from process's creation time; 0 (not known) if it cannot be read. */
-static uint32_t token_of(HANDLE process)
+/* A token from the creation time of process id; 0 (not known) if it
+ * cannot be read. */
+static uint32_t token_of(DWORD id)
 {
+	HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, id);
 	FILETIME created, exited, kernel, user;
-	if (!GetProcessTimes(process, &created, &exited, &kernel, &user))
+	int known = process != NULL && GetProcessTimes(process, &created, &exited, &kernel, &user);
+	if (process != NULL)
+		CloseHandle(process);
+	if (!known)
 		return 0;
 	uint32_t token = created.dwLowDateTime ^ created.dwHighDateTime;
 	return token != 0 ? token : 1;
@@ -39,20 +44,14 @@ static uint32_t token_of(HANDLE process)
 
 uint32_t pshm__holder_token(void)
 {
-	return token_of(GetCurrentProcess());
+	return token_of(GetCurrentProcessId());
 }
 
 int pshm__holder_gone(uint32_t id, uint32_t token)
 {
-	HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)id);
-	if (process == NULL)
-		return GetLastError() == ERROR_INVALID_PARAMETER; /* no such process */
-	DWORD code = 0;
-	int gone = GetExitCodeProcess(process, &code) && code != STILL_ACTIVE;
-	if (!gone && token != 0) {
-		uint32_t now = token_of(process);
-		gone = now != 0 && now != token; /* the id was given to another */
-	}
-	CloseHandle(process);
-	return gone;
+	int exists = pshm__process_exists((pshm_pid_t)id);
+	if (exists <= 0)
+		return exists == 0; /* not known: alive */
+	uint32_t now = token != 0 ? token_of((DWORD)id) : 0;
+	return now != 0 && now != token; /* the id was given to another */
 }
