@@ -90,6 +90,15 @@ static int attach_and_wait(void *arg)
 	return pshm_detach(shm) == 0 ? 0 : 3;
 }
 
+/* Close the two pipes a test used to put its processes in step. */
+static void close_pipes(const int ready[2], const int release[2])
+{
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(release[i]);
+	}
+}
+
 static pshm_info_t stat_ok(pshm_backend_t b, const char *name)
 {
 	pshm_attr_t attr = attr_of(b);
@@ -142,10 +151,7 @@ BACKEND_TEST(orphans, a_segment_whose_creator_died_is_an_orphan_once_nobody_uses
 	cr_assert_eq(pshm_remove_orphan(name, &attr), 0);
 	pshm_t *shm = NULL;
 	cr_assert_eq(pshm_attach(&shm, name, &attr), -ENOENT);
-	for (int i = 0; i < 2; i++) {
-		close(ready[i]);
-		close(release[i]);
-	}
+	close_pipes(ready, release);
 }
 
 BACKEND_TEST(orphans, a_segment_whose_creator_lives_is_in_use)
@@ -455,10 +461,7 @@ static void expect_kept(pshm_backend_t b, int as_nobody, int undumpable,
 	int user_status = test_wait(user);
 	pshm_attr_t attr = attr_of(b);
 	int removed = pshm_remove(name, &attr);
-	for (int i = 0; i < 2; i++) {
-		close(ready[i]);
-		close(release[i]);
-	}
+	close_pipes(ready, release);
 	cr_assert_eq(attached, 0, "the user could not attach (%d)", user_status);
 	cr_assert_eq(user_status, 0);
 	if (kept == 30 || kept == 31)
@@ -560,10 +563,7 @@ BACKEND_TEST(orphans, a_creator_in_another_pid_namespace_is_not_judged_dead)
 	test_signal(release[1]);
 	int status = test_wait(outer);
 	pshm_remove(name, &attr);
-	for (int i = 0; i < 2; i++) {
-		close(ready[i]);
-		close(release[i]);
-	}
+	close_pipes(ready, release);
 	if (status == 30 || status == 20)
 		cr_skip_test("no PID namespace here (%d)", status);
 	cr_assert_eq(created, 0, "the contained creator failed (%d)", status);
@@ -749,10 +749,7 @@ BACKEND_TEST(orphans, a_cleaner_in_a_container_removes_its_orphans_and_keeps_wha
 	int status = test_wait(test_fork(enter_container_with_two, &t));
 	pshm_attr_t attr = attr_of(backend);
 	int orphan_left = pshm_remove(orphan, &attr), used_left = pshm_remove(used, &attr);
-	for (int i = 0; i < 2; i++) {
-		close(ready[i]);
-		close(release[i]);
-	}
+	close_pipes(ready, release);
 	if (status == 30 || status == 31)
 		cr_skip_test("no PID or mount namespace here (%d)", status);
 	cr_assert_eq(status, 0, "the cleaner in the container judged wrong (%d)", status);
