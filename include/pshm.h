@@ -377,15 +377,28 @@ PSHM_EXTERN int pshm_remove(const char *name, const pshm_attr_t *attr);
 
 /* pshm_export_fd, pshm_send: also seal an anonymous segment against growing. */
 #define PSHM_SEAL_GROW 0x1u
+/* pshm_export_fd: let the programs this process starts from now inherit
+ * the descriptor (not for pshm_send: -EINVAL). */
+#define PSHM_INHERIT 0x2u
 
 /*
- * pshm_export_fd - a new file descriptor (close-on-exec: clear FD_CLOEXEC
- * to pass it across exec) of the segment's object, which the caller closes;
- * another process gives it to pshm_attach_fd.  POSIX segments and named
- * mmap segments have one.  An anonymous POSIX segment (a memfd) is first
- * labelled with a header, and sealed against shrinking (and growing too
- * with PSHM_SEAL_GROW) where the system has seals (Linux, FreeBSD), so that
- * no receiver can be made to die of SIGBUS.  flags: 0 or PSHM_SEAL_GROW.
+ * pshm_export_fd - a new file descriptor of the segment's object, which the
+ * caller closes; another process gives it to pshm_attach_fd.  It is
+ * close-on-exec: with PSHM_INHERIT (or FD_CLOEXEC cleared) it passes across
+ * exec, and the child is told its number (argv, environment).  POSIX
+ * segments, named mmap segments and Windows segments have one.  An
+ * anonymous POSIX segment (a memfd) is first labelled with a header, and
+ * sealed against shrinking (and growing too with PSHM_SEAL_GROW) where the
+ * system has seals (Linux, FreeBSD), so that no receiver can be made to die
+ * of SIGBUS.  flags: 0, PSHM_SEAL_GROW, PSHM_INHERIT.
+ *
+ * On Windows the descriptor is a handle of the file mapping, as an int
+ * (Windows keeps handles to 32 bits): close it with
+ * CloseHandle((HANDLE)(intptr_t)fd).  With PSHM_INHERIT it is inheritable,
+ * and a child started by CreateProcess with bInheritHandles (as _spawn does)
+ * has it under the same number; without, DuplicateHandle can place it in
+ * another process.  This is how a child gets an anonymous segment there.
+ *
  * Errors: -EINVAL, PSHM_ENODESC (SysV: see pshm_sysv_id; an anonymous
  * mmap segment: create it with the POSIX backend to hand it over),
  * -EMFILE.

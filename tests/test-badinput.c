@@ -561,6 +561,7 @@ static int resize_to_max(pshm_t *shm) { return pshm_resize(shm, SIZE_MAX, 0); }
 static int resize_flag_managed(pshm_t *shm) { return pshm_resize(shm, 128, PSHM_MANAGED); }
 static int export_flag_unknown(pshm_t *shm) { return pshm_export_fd(shm, 0x80); }
 static int send_flag_unknown(pshm_t *shm) { return pshm_send(-1, shm, 0x80); }
+static int send_flag_inherit(pshm_t *shm) { return pshm_send(-1, shm, PSHM_INHERIT); }
 static int resize_read_only(const struct ctx *c) { return on_named(c, 1, grow_twice); }
 static int resize_size_0(const struct ctx *c) { return on_named(c, 0, resize_to_0); }
 static int resize_size_max(const struct ctx *c) { return on_named(c, 0, resize_to_max); }
@@ -570,6 +571,7 @@ static int remap_null(const struct ctx *c) { (void)c; return pshm_remap(NULL); }
 static int export_fd_null(const struct ctx *c) { (void)c; return pshm_export_fd(NULL, 0); }
 static int export_fd_flags(const struct ctx *c) { return on_named(c, 0, export_flag_unknown); }
 static int send_fd_flags(const struct ctx *c) { return on_named(c, 0, send_flag_unknown); }
+static int send_fd_inherit(const struct ctx *c) { return on_named(c, 0, send_flag_inherit); }
 static int sysv_id_null(const struct ctx *c) { (void)c; return pshm_sysv_id(NULL); }
 static int attach_fd_null_handle(const struct ctx *c)
 {
@@ -714,6 +716,7 @@ static const struct bad_case {
     CASE(export_fd_null, -EINVAL),
     CASE(export_fd_flags, -EINVAL),
     CASE(send_fd_flags, -EINVAL),
+    CASE(send_fd_inherit, -EINVAL),
     CASE(sysv_id_null, -EINVAL),
     CASE(attach_fd_null_handle, -EINVAL),
     CASE(attach_fd_negative, -EBADF),

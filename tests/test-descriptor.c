@@ -45,11 +45,11 @@ static int has_descriptor(pshm_t *shm)
 	       (pshm_backend(shm) == PSHM_BACKEND_MMAP && pshm_name(shm) != NULL);
 }
 
-/* Run the helper's CMD on what fd is (descriptor, socket), inherited
- * across exec; assert that it read GREETING and wrote its reply. */
+/* Run the helper's CMD on what fd is (descriptor, socket; not
+ * close-on-exec), inherited across exec; assert that it read GREETING and
+ * wrote its reply. */
 static void helper_echoes(pshm_t *shm, int fd, const char *cmd)
 {
-	cr_assert_eq(fcntl(fd, F_SETFD, 0), 0); /* inherited: not close-on-exec */
 	char number[16], out[256];
 	snprintf(number, sizeof(number), "%d", fd);
 	const char *args[] = {pshm_backend_name(pshm_backend(shm)), number, cmd, NULL};
@@ -87,7 +87,7 @@ BACKEND_TEST(descriptor, an_exported_descriptor_reaches_an_exec_d_process)
 	for (int named = 0; named <= 1; named++) {
 		char name[PSHM_NAME_MAX + 1];
 		pshm_t *shm = make(backend, named, name);
-		int fd = pshm_export_fd(shm, 0);
+		int fd = pshm_export_fd(shm, PSHM_INHERIT);
 		if (!has_descriptor(shm)) {
 			cr_expect_eq(fd, PSHM_ENODESC, "%s", pshm_strerror(fd));
 			if (backend == PSHM_BACKEND_SYSV)
@@ -116,6 +116,7 @@ BACKEND_TEST(descriptor, a_segment_sent_over_a_unix_socket_reaches_an_unrelated_
 			cr_expect_eq(rc, PSHM_ENODESC, "%s", pshm_strerror(rc));
 		} else {
 			cr_assert_eq(rc, 0, "%s", pshm_strerror(rc));
+			cr_assert_eq(fcntl(sv[1], F_SETFD, 0), 0); /* inherited */
 			helper_echoes(shm, sv[1], "recv-echo");
 		}
 		close(sv[0]);
@@ -130,6 +131,7 @@ BACKEND_TEST(descriptor, a_named_segment_attached_by_descriptor_keeps_its_name)
 	pshm_t *shm = make_with_descriptor(backend, name);
 	int fd = pshm_export_fd(shm, 0);
 	cr_assert_geq(fd, 0);
+	cr_expect_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC, "not inherited unless asked");
 	pshm_t *got;
 	cr_assert_eq(pshm_attach_fd(&got, fd, NULL), 0);
 	close(fd); /* the handle holds its own */

@@ -12,11 +12,13 @@
 #include <pshm.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <windows.h>
 
 #define ADDS 10000
 #define ADDERS 4
+#define HANDED_SIZE 5000 /* an anonymous segment's, handed to a child */
 
 /* What the named segments of these tests hold. */
 struct shared {
@@ -111,12 +113,22 @@ static int child_posts(pshm_t *shm)
 	return 0;
 }
 
+/* The role "handed" attaches the descriptor (handle) numbered by its
+ * argument, the others the segment it names. */
+static int attach_for(const char *role, const char *arg, pshm_t **shm)
+{
+	if (strcmp(role, "handed") == 0)
+		return pshm_attach_fd(shm, atoi(arg), NULL);
+	return pshm_attach(shm, arg, NULL);
+}
+
 static int run_child(const char *role, const char *name)
 {
 	pshm_t *shm;
-	if (pshm_attach(&shm, name, NULL) != 0)
+	if (attach_for(role, name, &shm) != 0)
 		return 2;
-	int rc = strcmp(role, "write") == 0  ? child_writes(shm)
+	int rc = strcmp(role, "write") == 0    ? child_writes(shm)
+	         : strcmp(role, "handed") == 0 ? (pshm_size(shm) == HANDED_SIZE ? child_writes(shm) : 6)
 	         : strcmp(role, "add") == 0  ? child_adds(shm)
 	         : strcmp(role, "die") == 0  ? child_dies_holding(shm)
 	         : strcmp(role, "wait") == 0 ? child_waits_on_the_condition(shm)
@@ -239,6 +251,41 @@ static int a_semaphore_hands_every_post_to_another_process(void)
 	return 0;
 }
 
+/* Export an anonymous segment (flags) and start a child with its number:
+ * the child's exit status; the segment's text in text. */
+static int hand_to_a_child(unsigned flags, char text[64])
+{
+	pshm_t *shm;
+	CHECK(pshm_create(&shm, NULL, HANDED_SIZE, NULL) == 0, "pshm_create");
+	int fd = pshm_export_fd(shm, flags);
+	CHECK(fd >= 0, "pshm_export_fd: %d", fd);
+	char number[16];
+	snprintf(number, sizeof(number), "%d", fd);
+	int status = finish(spawn("handed", number));
+	CHECK(CloseHandle((HANDLE)(intptr_t)fd), "CloseHandle");
+	memcpy(text, ((struct shared *)pshm_addr(shm))->text, 64);
+	CHECK(pshm_destroy(shm) == 0, "pshm_destroy");
+	return status;
+}
+
+static int a_child_attaches_an_anonymous_segment_handed_down(void)
+{
+	char text[64];
+	int status = hand_to_a_child(PSHM_INHERIT, text);
+	CHECK(status == 0, "the child: %d", status);
+	CHECK(strcmp(text, "written by a child") == 0, "read \"%s\"", text);
+	return 0;
+}
+
+static int a_handle_not_made_inheritable_stays_with_its_process(void)
+{
+	char text[64];
+	int status = hand_to_a_child(0, text);
+	CHECK(status == 2, "the child: %d (2: it could not attach)", status);
+	CHECK(text[0] == '\0', "read \"%s\"", text);
+	return 0;
+}
+
 static int names_are_exclusive_and_go_with_the_last_handle(void)
 {
 	pshm_t *shm, *other, *none = NULL;
@@ -305,6 +352,8 @@ int main(int argc, char **argv)
 		TEST(a_holder_terminated_leaves_owner_died),
 		TEST(a_condition_wakes_a_waiter_in_another_process),
 		TEST(a_semaphore_hands_every_post_to_another_process),
+		TEST(a_child_attaches_an_anonymous_segment_handed_down),
+		TEST(a_handle_not_made_inheritable_stays_with_its_process),
 		TEST(names_are_exclusive_and_go_with_the_last_handle),
 		TEST(a_read_only_attachment_cannot_lock),
 		TEST(a_managed_segment_is_shared_by_name),

@@ -56,7 +56,7 @@ static int last_error(void)
 }
 
 /* Map the whole mapping handle (len bytes; 0: all it has, as VirtualQuery
- * then says) into map, which keeps handle; on failure handle is closed. */
+ * then says) into map, which keeps handle; on failure the caller keeps it. */
 static int map_handle(HANDLE handle, size_t len, int rdonly, struct pshm__map *map)
 {
 	void *addr = MapViewOfFile(handle, rdonly ? FILE_MAP_READ : FILE_MAP_ALL_ACCESS, 0, 0, len);
@@ -67,7 +67,6 @@ static int map_handle(HANDLE handle, size_t len, int rdonly, struct pshm__map *m
 		int rc = addr == NULL ? last_error() : -EIO;
 		if (addr != NULL)
 			UnmapViewOfFile(addr);
-		CloseHandle(handle);
 		return rc;
 	}
 	map->addr = addr;
@@ -92,7 +91,10 @@ static int create(struct pshm__map *map, const wchar_t *named, size_t len, unsig
 		CloseHandle(handle);
 		return -EEXIST;
 	}
-	return map_handle(handle, len, 0, map);
+	int rc = map_handle(handle, len, 0, map);
+	if (rc < 0)
+		CloseHandle(handle);
+	return rc;
 }
 
 static int win_create_anon(struct pshm__map *map, size_t len, unsigned how)
@@ -139,26 +141,60 @@ static int open_object(struct pshm__map *map, const char *name, int rdonly)
 	object_name object;
 	object_of(name, object);
 	HANDLE handle = OpenFileMappingW(rdonly ? FILE_MAP_READ : FILE_MAP_ALL_ACCESS, FALSE, object);
-	return handle == NULL ? last_error() : map_handle(handle, 0, rdonly, map);
+	if (handle == NULL)
+		return last_error();
+	int rc = map_handle(handle, 0, rdonly, map);
+	if (rc < 0)
+		CloseHandle(handle);
+	return rc;
+}
+
+/* Whether the segment mapped in map is name's (NULL: any name's) by its
+ * header, taken as attach (flags) takes one: 0, the header's name in named
+ * if it is not NULL; else a negative code, and map is unmapped (its handle
+ * kept). */
+static int judge_mapped(struct pshm__map *map, const char *name, unsigned flags,
+                        char named[PSHM_NAME_MAX + 1])
+{
+	struct pshm__head head;
+	int rc = pshm__header_copy(map->addr, map->len, &head);
+	if (rc == 0)
+		rc = pshm__header_accept(&head, map->len, 0, name, PSHM_BACKEND_WINDOWS, flags);
+	if (rc < 0) {
+		UnmapViewOfFile(map->addr);
+		return rc;
+	}
+	if (named != NULL)
+		memcpy(named, head.u.hdr.name, PSHM_NAME_MAX + 1); /* checked: NUL-terminated */
+	map->owner = 0;
+	map->usable = (size_t)head.u.hdr.usable_size;
+	map->flags = head.u.hdr.flags;
+	map->made_by = PSHM_BACKEND_WINDOWS;
+	return 0;
 }
 
 static int win_open_named(struct pshm__map *map, const char *name, unsigned flags)
 {
 	int rc = open_object(map, name, (flags & PSHM_RDONLY) != 0);
-	if (rc < 0)
-		return rc;
-	struct pshm__head head;
-	rc = pshm__header_copy(map->addr, map->len, &head);
-	if (rc == 0)
-		rc = pshm__header_accept(&head, map->len, 0, name, PSHM_BACKEND_WINDOWS, flags);
-	if (rc < 0) {
-		win_unmap(map);
-		return rc;
-	}
-	map->owner = 0;
-	map->usable = (size_t)head.u.hdr.usable_size;
-	map->flags = head.u.hdr.flags;
-	return 0;
+	if (rc == 0 && (rc = judge_mapped(map, name, flags, NULL)) < 0)
+		CloseHandle(map->handle);
+	return rc;
+}
+
+/* A descriptor here is a handle of the mapping (see pshm__dup_cloexec). */
+static int win_open_fd(struct pshm__map *map, int fd, unsigned flags, char name[PSHM_NAME_MAX + 1])
+{
+	int rc = map_handle((HANDLE)(intptr_t)fd, 0, (flags & PSHM_RDONLY) != 0, map);
+	return rc < 0 ? rc : judge_mapped(map, NULL, flags, name);
+}
+
+static int win_export_fd(const struct pshm__map *map, unsigned seals)
+{
+	(void)seals; /* a mapping never changes its size */
+	HANDLE self = GetCurrentProcess(), copy;
+	if (!DuplicateHandle(self, map->handle, self, &copy, 0, FALSE, DUPLICATE_SAME_ACCESS))
+		return last_error();
+	return (int)(intptr_t)copy;
 }
 
 static int win_stat(const char *name, struct pshm__object *obj)
@@ -196,8 +232,8 @@ const struct pshm__backend_ops pshm__backend_windows = {
 	.open_named = win_open_named,
 	.stat = win_stat,
 	.list = NULL,
-	.open_fd = NULL,
-	.export_fd = NULL,
+	.open_fd = win_open_fd,
+	.export_fd = win_export_fd,
 	.resize = NULL,
 	.remap = NULL,
 	.unmap = win_unmap,

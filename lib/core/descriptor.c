@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/handle.h"
 
@@ -22,7 +21,7 @@ static const char message[] = "libpshm segment 1\n";
 
 PSHM_EXTERN int pshm_export_fd(pshm_t *shm, unsigned flags)
 {
-	if (shm == NULL || (flags & ~PSHM_SEAL_GROW))
+	if (shm == NULL || (flags & ~(PSHM_SEAL_GROW | PSHM_INHERIT)))
 		return -EINVAL;
 	if (shm->ops->export_fd == NULL)
 		return PSHM_ENODESC;
@@ -31,7 +30,14 @@ PSHM_EXTERN int pshm_export_fd(pshm_t *shm, unsigned flags)
 	unsigned seals = !anonymous ? 0
 	                 : PSHM__SEAL_SHRINK | ((flags & PSHM_SEAL_GROW) ? PSHM__SEAL_GROW : 0);
 	int fd = shm->ops->export_fd(&shm->map, seals);
-	if (fd >= 0 && anonymous && !shm->rdonly)
+	if (fd < 0)
+		return fd;
+	int rc = (flags & PSHM_INHERIT) ? pshm__let_inherit(fd) : 0;
+	if (rc < 0) {
+		pshm__close_descriptor(fd);
+		return rc;
+	}
+	if (anonymous && !shm->rdonly)
 		pshm__header_label(shm->map.addr, shm->size, shm->ops->id,
 		                   shm->managed ? PSHM__HEADER_MANAGED : 0);
 	return fd;
@@ -48,7 +54,7 @@ static int map_descriptor(int own, unsigned flags, struct pshm__map *map,
 	if (rc == 0)
 		rc = opener->open_fd(map, own, flags & (PSHM_RDONLY | PSHM_ANY_OWNER), name);
 	if (rc < 0) {
-		close(own);
+		pshm__close_descriptor(own);
 		return rc == -EAGAIN ? PSHM_ENOTREADY : rc;
 	}
 	rc = pshm__fd_backend(map->made_by, ops);
@@ -87,11 +93,13 @@ PSHM_EXTERN int pshm_attach_fd(pshm_t **shm, int fd, const pshm_attr_t *attr)
 
 PSHM_EXTERN int pshm_send(int sock, pshm_t *shm, unsigned flags)
 {
+	if (flags & PSHM_INHERIT)
+		return -EINVAL; /* what is sent is the receiver's */
 	int fd = pshm_export_fd(shm, flags);
 	if (fd < 0)
 		return fd;
 	int rc = pshm__send_fd(sock, message, sizeof(message) - 1, fd);
-	close(fd);
+	pshm__close_descriptor(fd);
 	return rc;
 }
 
@@ -111,7 +119,7 @@ PSHM_EXTERN int pshm_recv(int sock, pshm_t **shm, const pshm_attr_t *attr)
 	if (rc == 0)
 		rc = pshm_attach_fd(shm, fd, attr);
 	if (fd >= 0)
-		close(fd);
+		pshm__close_descriptor(fd);
 	return rc;
 }
 

@@ -1,12 +1,14 @@
 /*
  * sys-win.c - the ground floor on Windows: the page size, random bytes,
- * whether a process exists, and the POSIX file calls that Windows segments
- * never need (they are file mappings, not files): -ENOTSUP.
+ * whether a process exists, descriptors (handles), and the POSIX file calls
+ * that Windows segments never need (they are file mappings, not files):
+ * -ENOTSUP.
  */
 #define _CRT_RAND_S /* rand_s */
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <windows.h>
 
@@ -75,8 +77,26 @@ pshm_uid_t pshm__effective_user(void)
 	return 0; /* Windows' users are SIDs: every owner reads 0 */
 }
 
+static HANDLE handle_of(int fd)
+{
+	return (HANDLE)(intptr_t)fd;
+}
+
 int pshm__dup_cloexec(int fd)
 {
-	(void)fd;
-	return -ENOTSUP;
+	HANDLE self = GetCurrentProcess(), copy;
+	if (!DuplicateHandle(self, handle_of(fd), self, &copy, 0, FALSE, DUPLICATE_SAME_ACCESS))
+		return GetLastError() == ERROR_INVALID_HANDLE ? -EBADF : -EIO;
+	return (int)(intptr_t)copy;
+}
+
+int pshm__let_inherit(int fd)
+{
+	return SetHandleInformation(handle_of(fd), HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT) ? 0
+	                                                                                     : -EBADF;
+}
+
+void pshm__close_descriptor(int fd)
+{
+	CloseHandle(handle_of(fd));
 }

@@ -167,3 +167,13 @@ int pshm__dup_cloexec(int fd)
 	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	return copy < 0 ? pshm__neg_errno() : copy;
 }
+
+int pshm__let_inherit(int fd)
+{
+	return fcntl(fd, F_SETFD, 0) < 0 ? pshm__neg_errno() : 0;
+}
+
+void pshm__close_descriptor(int fd)
+{
+	close(fd); /* never retried: Linux frees fd even when close says EINTR */
+}

@@ -87,8 +87,18 @@ int pshm__process_exists(pshm_pid_t pid);
 /* The user this process acts as (its effective user id). */
 pshm_uid_t pshm__effective_user(void);
 
-/* A duplicate of fd, close-on-exec, or a negative code. */
+/* A duplicate of fd, close-on-exec, or a negative code.  On Windows a
+ * descriptor is a handle's value: handles keep to 32 bits, so that 32-bit
+ * and 64-bit processes can share them. */
 int pshm__dup_cloexec(int fd);
+
+/* Let the programs this process starts from now inherit fd (clear
+ * FD_CLOEXEC; on Windows, make the handle inheritable): 0 or a negative
+ * code. */
+int pshm__let_inherit(int fd);
+
+/* Close fd, a descriptor (a handle on Windows) this library made or took. */
+void pshm__close_descriptor(int fd);
 
 /* ------------------------------------------------------------------------ */
 /* Other processes (proc-linux.c reads /proc; proc-none.c cannot)          */
