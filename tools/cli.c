@@ -1,7 +1,8 @@
 /*
  * cli.c - the pshm command: see, make and clean up libpshm segments of
  * every backend, as ipcs and ipcrm do for SysV alone.  pshm(1) is its
- * manual.
+ * manual.  Its rooms: this one (the commands), cli-options.c (the
+ * line), cli-print.c (the output), owner-*.c (user names).
  *
  * Exit status: 0 done; 1 a segment was not found or an operation failed;
  * 2 the command line is wrong.
@@ -9,60 +10,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
-#include <pwd.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <pshm.h>
-
-enum { EXIT_FAILED = 1, EXIT_USAGE = 2 };
-
-struct options {
-	pshm_backend_t backend; /* PSHM_BACKEND_DEFAULT: not given */
-	int json;
-	int dry_run;
-	mode_t mode;
-};
-
-static void usage(FILE *out)
-{
-	fputs("Usage: pshm [OPTION]... COMMAND [ARG]...\n"
-	      "See, make and remove libpshm shared-memory segments of every backend.\n"
-	      "\n"
-	      "Commands:\n"
-	      "  list               every segment: name, backend, size, owner, mode, creator,\n"
-	      "                     whether it is alive, processes attached, state\n"
-	      "  info NAME          all that is known of NAME\n"
-	      "  create NAME SIZE   create NAME with SIZE usable bytes (suffix k, M or G) and\n"
-	      "                     leave it for others to attach\n"
-	      "  rm NAME            remove NAME\n"
-	      "  clean [NAME]...    remove orphaned segments (creator dead, nothing attached),\n"
-	      "                     all of them or those named\n"
-	      "\n"
-	      "Options:\n"
-	      "  -b, --backend=B    sysv, posix or mmap; without it list, info, rm and clean\n"
-	      "                     look at every backend, create uses the default one\n"
-	      "  -j, --json         print JSON (list, info, clean)\n"
-	      "  -n, --dry-run      clean: say what would be removed, remove nothing\n"
-	      "  -m, --mode=MODE    create: octal permission bits (default 600)\n"
-	      "  -h, --help         print this help and exit\n"
-	      "  -V, --version      print the version and exit\n"
-	      "\n"
-	      "Exit status: 0 done, 1 not found or failed, 2 wrong command line.\n",
-	      out);
-}
-
-static int usage_error(const char *what, const char *arg)
-{
-	fprintf(stderr, "pshm: %s%s%s\nTry 'pshm --help'.\n", what, arg ? ": " : "", arg ? arg : "");
-	return EXIT_USAGE;
-}
+#include "cli.h"
 
 static int failed(const char *backend, const char *name, int rc)
 {
@@ -71,53 +24,8 @@ static int failed(const char *backend, const char *name, int rc)
 	return EXIT_FAILED;
 }
 
-static int parse_backend(const char *s, pshm_backend_t *out)
-{
-	for (pshm_backend_t b = PSHM_BACKEND_SYSV; b < PSHM_BACKEND_MAX; b++)
-		if (strcmp(s, pshm_backend_name(b)) == 0) {
-			*out = b;
-			return 0;
-		}
-	return -1;
-}
 
-/* "4096", "64k", "1M", "2G": 0, or -1 if it is not a size (strtoull would
- * take leading blanks and a sign, and wrap a negative number around). */
-static int parse_size(const char *s, size_t *out)
-{
-	if (!isdigit((unsigned char)s[0]))
-		return -1;
-	char *end;
-	errno = 0;
-	unsigned long long n = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	unsigned shift = 0;
-	if (*end != '\0') {
-		const char *units = "kMG";
-		const char *u = strchr(units, *end);
-		if (u == NULL || end[1] != '\0')
-			return -1;
-		shift = 10 * (unsigned)(u - units + 1);
-	}
-	if (n > (SIZE_MAX >> shift))
-		return -1;
-	*out = (size_t)n << shift;
-	return 0;
-}
 
-/* "600", "0640": octal permission bits, 0 to 0777; -1 otherwise. */
-static int parse_mode(const char *s, mode_t *out)
-{
-	if (s[0] == '\0' || strspn(s, "01234567") != strlen(s))
-		return -1;
-	errno = 0;
-	unsigned long mode = strtoul(s, NULL, 8);
-	if (errno != 0 || mode > 0777)
-		return -1;
-	*out = (mode_t)mode;
-	return 0;
-}
 
 static pshm_attr_t attr_for(pshm_backend_t b)
 {
@@ -139,166 +47,6 @@ static size_t chosen_backends(const struct options *o, pshm_backend_t out[PSHM_B
 		if (pshm_backend_supported(b))
 			out[n++] = b;
 	return n;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Printing what pshm_stat says                                             */
-
-static const char *state_name(int state)
-{
-	switch (state) {
-	case PSHM_STATE_READY:
-		return "ready";
-	case PSHM_STATE_HALF_MADE:
-		return "half-made";
-	default:
-		return "foreign";
-	}
-}
-
-static const char *user_name(uid_t uid, char buf[32])
-{
-	const struct passwd *pw = getpwuid(uid);
-	if (pw != NULL)
-		return pw->pw_name;
-	snprintf(buf, 32, "%ld", (long)uid);
-	return buf;
-}
-
-/* The length of the valid UTF-8 sequence at p (1 for ASCII), or 0 if the
- * bytes there are not one. */
-static size_t utf8_sequence(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	size_t n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
-	         : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
-	for (size_t k = 1; k < n; k++)
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-	/* No overlong forms, surrogates or code points past U+10FFFF. */
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return n;
-}
-
-/* s as a JSON string: quotes, backslashes and control characters
- * escaped, valid UTF-8 kept, and any other byte as U+FFFD, so that the
- * output is valid JSON whatever bytes a name holds. */
-static void print_json_string(const char *s)
-{
-	putchar('"');
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p != '\0') {
-		size_t n = utf8_sequence(p);
-		if (n > 1) {
-			fwrite(p, 1, n, stdout);
-			p += n;
-			continue;
-		}
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
-		else if (*p < 0x80)
-			putchar(*p);
-		else
-			fputs("\\ufffd", stdout);
-		p++;
-	}
-	putchar('"');
-}
-
-/* A JSON member "key": "value"; every object starts with its "name", so
- * every other member follows a comma. */
-static void print_json_member(const char *key, const char *value)
-{
-	printf("%s\"%s\": ", strcmp(key, "name") == 0 ? "" : ", ", key);
-	print_json_string(value);
-}
-
-static void print_json(const char *name, const pshm_info_t *i, int *first)
-{
-	char alive[8], attached[16], who[32];
-	snprintf(alive, sizeof(alive), "%s",
-	         i->creator_alive < 0 ? "null" : i->creator_alive ? "true" : "false");
-	if (i->attached < 0)
-		snprintf(attached, sizeof(attached), "null");
-	else
-		snprintf(attached, sizeof(attached), "%d", i->attached);
-	printf("%s\n  {", *first ? "" : ",");
-	print_json_member("name", name);
-	print_json_member("backend", pshm_backend_name(i->backend));
-	print_json_member("state", state_name(i->state));
-	printf(", \"size\": %zu, \"object_size\": %zu, \"owner\": %ld", i->size, i->object_size,
-	       (long)i->owner);
-	print_json_member("owner_name", user_name(i->owner, who));
-	printf(", \"mode\": \"%04o\", \"creator_pid\": %ld, \"creator_alive\": %s, "
-	       "\"attached\": %s, \"age\": %lld, \"orphaned\": %s}",
-	       (unsigned)i->mode, (long)i->creator_pid, alive, attached, i->age,
-	       i->orphaned ? "true" : "false");
-	*first = 0;
-}
-
-/* A segment that cannot be inspected (another user's, say), in JSON. */
-static void print_json_unknown(const char *name, pshm_backend_t b, int rc, int *first)
-{
-	printf("%s\n  {", *first ? "" : ",");
-	print_json_member("name", name);
-	print_json_member("backend", pshm_backend_name(b));
-	print_json_member("state", "unknown");
-	print_json_member("error", pshm_strerror(rc));
-	putchar('}');
-	*first = 0;
-}
-
-static void print_row(const char *name, const pshm_info_t *i)
-{
-	char who[32], attached[16] = "?", pid[16] = "?";
-	if (i->attached >= 0)
-		snprintf(attached, sizeof(attached), "%d", i->attached);
-	if (i->creator_pid > 0)
-		snprintf(pid, sizeof(pid), "%ld", (long)i->creator_pid);
-	printf("%-30s %-6s %12zu %-10s %04o %8s %-5s %8s %s%s\n", name, pshm_backend_name(i->backend),
-	       i->size, user_name(i->owner, who), (unsigned)i->mode, pid,
-	       i->creator_alive < 0 ? "?" : i->creator_alive ? "yes" : "no", attached,
-	       state_name(i->state), i->orphaned ? " orphaned" : "");
-}
-
-/* A segment that cannot be inspected, as ipcs shows what it cannot read:
- * listed, and marked. */
-static void print_row_unknown(const char *name, pshm_backend_t b, int rc)
-{
-	printf("%-30s %-6s %12s %-10s %4s %8s %-5s %8s unknown (%s)\n", name, pshm_backend_name(b), "-",
-	       "-", "-", "-", "-", "-", pshm_strerror(rc));
-}
-
-static void print_info(const char *name, const pshm_info_t *i)
-{
-	char who[32];
-	printf("name:         %s\n"
-	       "backend:      %s\n"
-	       "state:        %s\n"
-	       "size:         %zu\n"
-	       "object size:  %zu\n"
-	       "owner:        %s\n"
-	       "mode:         %04o\n",
-	       name, pshm_backend_name(i->backend), state_name(i->state), i->size, i->object_size,
-	       user_name(i->owner, who), (unsigned)i->mode);
-	if (i->creator_pid > 0)
-		printf("creator:      %ld (%s)\n", (long)i->creator_pid,
-		       i->creator_alive < 0 ? "not known whether alive"
-		       : i->creator_alive ? "alive" : "dead");
-	else
-		printf("creator:      unknown\n");
-	if (i->attached >= 0)
-		printf("attached:     %d\n", i->attached);
-	else
-		printf("attached:     unknown\n");
-	printf("age:          %llds\n"
-	       "orphaned:     %s\n",
-	       i->age, i->orphaned ? "yes" : "no");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -413,6 +161,12 @@ static int cmd_create(const struct options *o, const char *name, const char *siz
 	int rc = pshm_create(&shm, name, size, &attr);
 	if (rc < 0)
 		return failed(pshm_backend_name(o->backend), name, rc);
+	if (pshm_backend(shm) == PSHM_BACKEND_WINDOWS) {
+		pshm_destroy(shm);
+		fprintf(stderr, "pshm: windows:%s: a file mapping goes with its last handle, "
+		                "and this command's would be the last\n", name);
+		return EXIT_FAILED;
+	}
 	rc = pshm_detach(shm);
 	return rc < 0 ? failed(pshm_backend_name(o->backend), name, rc) : 0;
 }
@@ -508,45 +262,6 @@ static int cmd_clean(const struct options *o, char *const *names, int nnames)
 
 /* ------------------------------------------------------------------------ */
 
-static int parse_options(int argc, char **argv, struct options *o)
-{
-	static const struct option longs[] = {
-	    {"backend", required_argument, NULL, 'b'}, {"json", no_argument, NULL, 'j'},
-	    {"dry-run", no_argument, NULL, 'n'},       {"mode", required_argument, NULL, 'm'},
-	    {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
-	int c;
-	/* Options anywhere on the line, as git and ip take them ("--" ends
-	 * them, for a name that starts with '-'). */
-	while ((c = getopt_long(argc, argv, "b:jnm:hV", longs, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			if (parse_backend(optarg, &o->backend) < 0)
-				return usage_error("unknown backend (sysv, posix or mmap)", optarg);
-			break;
-		case 'j':
-			o->json = 1;
-			break;
-		case 'n':
-			o->dry_run = 1;
-			break;
-		case 'm':
-			if (parse_mode(optarg, &o->mode) < 0)
-				return usage_error("not an octal mode", optarg);
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'V':
-			printf("pshm (libpshm) %s\n", PACKAGE_VERSION);
-			exit(0);
-		default:
-			return usage_error("unknown option", NULL);
-		}
-	}
-	return 0;
-}
 
 int main(int argc, char **argv)
 {
