@@ -203,6 +203,16 @@ PSHM_EXTERN const char *pshm_strerror(int err);
                              segment's descriptor is taken as pshm_attach
                              takes its name.  Not valid elsewhere: -EINVAL. */
 
+#define PSHM_GLOBAL 0x80u /* pshm_create, pshm_attach, pshm_open, pshm_stat: on
+                             Windows, the name lives in the namespace that
+                             every session sees (Global\pshm.NAME), not in
+                             the session's own (Local\pshm.NAME, the
+                             default); creating there needs
+                             SeCreateGlobalPrivilege (services and
+                             administrators have it), else -EPERM.  Other
+                             systems have one namespace for every session:
+                             there it changes nothing. */
+
 /*
  * Segment attributes.  Caller-allocated (on the stack is fine); initialize
  * with pshm_attr_init() and change only through the setters: the fields are

@@ -33,7 +33,7 @@ int pshm__usable_backend(pshm_backend_t b, const struct pshm__backend_ops **out)
 #define PSHM__ATTR_MAGIC 0x70736861u /* "pshA": pshm_attr_init ran */
 #define PSHM__KNOWN_FLAGS \
 	(PSHM_RDONLY | PSHM_NORESERVE | PSHM_ANY_OWNER | PSHM_PREFAULT | PSHM_HUGEPAGES | \
-	 PSHM_MANAGED | PSHM_SEALED)
+	 PSHM_MANAGED | PSHM_SEALED | PSHM_GLOBAL)
 
 /* What a call's attributes say, checked again in case the caller wrote the
  * private fields. */
@@ -207,6 +207,7 @@ struct pshm__ident {
 	ino_t ino;
 	char *dir; /* mmap: the directory it was found in (malloc'd, freed by
 	              unmap); NULL: the directory in effect now */
+	uint64_t file_id; /* Windows: a file's index on its volume (dev) */
 };
 
 /* A mapped segment as a backend sees it. */
@@ -276,13 +277,14 @@ struct pshm__backend_ops {
 	int (*publish)(struct pshm__map *map);
 
 	/* open_named: map the whole existing segment name (-ENOENT) once
-	 * pshm__header_accept (flags: PSHM_RDONLY, PSHM_ANY_OWNER) takes it;
+	 * pshm__header_accept (flags: PSHM_RDONLY, PSHM_ANY_OWNER) takes it, in
+	 * the namespace flags say (PSHM_GLOBAL);
 	 * -EAGAIN while it is half-made. */
 	int (*open_named)(struct pshm__map *map, const char *name, unsigned flags);
 
 	/* stat: what the kernel knows of name's object and its first bytes;
 	 * the caller closes obj->exclusive_fd where it is not -1. */
-	int (*stat)(const char *name, struct pshm__object *obj);
+	int (*stat)(const char *name, unsigned flags, struct pshm__object *obj);
 
 	/* list: call fn for every name that may be a segment of this backend
 	 * (the core checks the names); fn's nonzero value stops it and is
@@ -318,6 +320,8 @@ struct pshm__backend_ops {
 /* How create_anon and create_named make a segment. */
 #define PSHM__MAKE_RESERVE 0x1u /* allocate the memory now where the backend
                                    could otherwise fail later (SIGBUS) */
+#define PSHM__MAKE_GLOBAL 0x4u  /* in the namespace of every session
+                                   (on Windows, Global) */
 #define PSHM__MAKE_HUGE 0x2u    /* back it with huge pages (len is a multiple
                                    of pshm__huge_page_size()); -ENOTSUP where
                                    the backend cannot */

@@ -120,6 +120,27 @@ BACKEND_TEST(open, an_existing_segment_is_attached_as_it_is)
 	cr_assert_eq(pshm_destroy(opened), 0);
 }
 
+/* PSHM_GLOBAL names Windows' namespace of every session; elsewhere there is
+ * one namespace, and the flag changes nothing. */
+BACKEND_TEST(open, the_global_flag_changes_nothing_where_names_are_system_wide)
+{
+	char name[PSHM_NAME_MAX + 1];
+	test_name(name, "global");
+	pshm_attr_t global, plain;
+	test_attr(&global, backend, PSHM_GLOBAL);
+	test_attr(&plain, backend, 0);
+	pshm_t *made, *found;
+	cr_assert_eq(pshm_create(&made, name, 64, &global), 0);
+	cr_assert_eq(pshm_attach(&found, name, &plain), 0, "the same name without the flag");
+	pshm_info_t info;
+	cr_expect_eq(pshm_stat(name, &global, &info), 0);
+	cr_expect_eq(info.state, PSHM_STATE_READY);
+	cr_assert_eq(pshm_detach(found), 0);
+	cr_assert_eq(pshm_open(&found, name, 64, &global), 0, "found, not created");
+	cr_assert_eq(pshm_detach(found), 0);
+	cr_assert_eq(pshm_destroy(made), 0);
+}
+
 Test(open, flags_only_attach_takes_and_bad_arguments_are_einval)
 {
 	char name[PSHM_NAME_MAX + 1];

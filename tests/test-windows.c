@@ -44,6 +44,13 @@ static int failures, passes, skips;
 		}                                                  \
 	} while (0)
 
+/* Whether this runs under Wine, which does not do all Windows does. */
+static int under_wine(void)
+{
+	HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+	return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
+
 /* A child running ROLE on segment name: its process handle. */
 static intptr_t spawn(const char *role, const char *name)
 {
@@ -115,12 +122,22 @@ static int child_posts(pshm_t *shm)
 }
 
 /* The role "handed" attaches the descriptor (handle) numbered by its
- * argument, the others the segment it names. */
+ * argument, "global" the segment it names in Global\, the others the
+ * segment it names. */
 static int attach_for(const char *role, const char *arg, pshm_t **shm)
 {
 	if (strcmp(role, "handed") == 0)
 		return pshm_attach_fd(shm, atoi(arg), NULL);
-	return pshm_attach(shm, arg, NULL);
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_flags(&attr, strcmp(role, "global") == 0 ? PSHM_GLOBAL : 0);
+	if (strcmp(role, "file") == 0)
+		pshm_attr_set_backend(&attr, PSHM_BACKEND_MMAP);
+	if (strcmp(role, "leave") == 0) { /* made here, and left behind */
+		pshm_attr_set_backend(&attr, PSHM_BACKEND_MMAP);
+		return pshm_create(shm, arg, sizeof(struct shared), &attr);
+	}
+	return pshm_attach(shm, arg, &attr);
 }
 
 static int run_child(const char *role, const char *name)
@@ -130,6 +147,9 @@ static int run_child(const char *role, const char *name)
 		return 2;
 	int rc = strcmp(role, "write") == 0    ? child_writes(shm)
 	         : strcmp(role, "handed") == 0 ? (pshm_size(shm) == HANDED_SIZE ? child_writes(shm) : 6)
+	         : strcmp(role, "global") == 0 ? child_writes(shm)
+	         : strcmp(role, "file") == 0   ? child_writes(shm)
+	         : strcmp(role, "leave") == 0  ? child_writes(shm)
 	         : strcmp(role, "add") == 0  ? child_adds(shm)
 	         : strcmp(role, "die") == 0  ? child_dies_holding(shm)
 	         : strcmp(role, "wait") == 0 ? child_waits_on_the_condition(shm)
@@ -336,6 +356,116 @@ static int names_are_exclusive_and_go_with_the_last_handle(void)
 	return 0;
 }
 
+static int a_global_name_is_not_the_session_s_own(void)
+{
+	pshm_t *shm, *none = NULL;
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	CHECK(pshm_attr_set_flags(&attr, PSHM_GLOBAL) == 0, "pshm_attr_set_flags");
+	/* Wine lets anybody create there; Windows asks for a privilege. */
+	int rc = pshm_create(&shm, "win-global", sizeof(struct shared), &attr);
+	CHECK(rc == 0 || rc == -EPERM, "pshm_create(PSHM_GLOBAL): %d", rc);
+	if (rc == -EPERM)
+		return 0;
+	/* Wine keeps one namespace for both: there this cannot be told. */
+	rc = pshm_attach(&none, "win-global", NULL);
+	if (under_wine() && rc == 0)
+		pshm_detach(none);
+	else
+		CHECK(rc == -ENOENT && none == NULL, "found in Local\\: %d", rc);
+	pshm_info_t info;
+	CHECK(pshm_stat("win-global", &attr, &info) == 0 && info.size == sizeof(struct shared),
+	      "pshm_stat(PSHM_GLOBAL)");
+	int status = finish(spawn("global", "win-global"));
+	CHECK(status == 0, "the child: %d", status);
+	const struct shared *s = pshm_addr(shm);
+	CHECK(strcmp(s->text, "written by a child") == 0, "read \"%s\"", s->text);
+	CHECK(pshm_destroy(shm) == 0, "pshm_destroy");
+	return 0;
+}
+
+/* pshm_list's callback: count the names equal to arg's. */
+struct sought {
+	const char *name;
+	int seen;
+};
+
+static int count_name(const char *name, void *arg)
+{
+	struct sought *s = arg;
+	s->seen += strcmp(name, s->name) == 0;
+	return 0;
+}
+
+static pshm_attr_t file_backend(void)
+{
+	pshm_attr_t attr;
+	pshm_attr_init(&attr);
+	pshm_attr_set_backend(&attr, PSHM_BACKEND_MMAP);
+	return attr;
+}
+
+static int a_file_segment_stays_until_removed(void)
+{
+	pshm_attr_t attr = file_backend();
+	pshm_t *shm, *none = NULL;
+	CHECK(pshm_create(&shm, "win-file", sizeof(struct shared), &attr) == 0, "pshm_create");
+	CHECK(pshm_detach(shm) == 0, "detach");
+	struct sought listed = {"win-file", 0};
+	CHECK(pshm_list(&attr, count_name, &listed) == 0 && listed.seen == 1, "listed %d", listed.seen);
+	CHECK(finish(spawn("file", "win-file")) == 0, "the child");
+	CHECK(pshm_attach(&shm, "win-file", &attr) == 0, "attach again");
+	const struct shared *s = pshm_addr(shm);
+	CHECK(strcmp(s->text, "written by a child") == 0, "read \"%s\"", s->text);
+	CHECK(pshm_size(shm) == sizeof(struct shared), "size %zu", pshm_size(shm));
+	CHECK(pshm_detach(shm) == 0, "detach");
+	CHECK(pshm_remove("win-file", &attr) == 0, "pshm_remove");
+	CHECK(pshm_attach(&none, "win-file", &attr) == -ENOENT && none == NULL, "still there");
+	return 0;
+}
+
+static int an_orphan_file_is_cleaned_and_one_in_use_is_not(void)
+{
+	pshm_attr_t attr = file_backend();
+	pshm_t *shm;
+	pshm_info_t info;
+	CHECK(finish(spawn("leave", "win-orphan")) == 0, "the child that leaves it");
+	CHECK(pshm_attach(&shm, "win-orphan", &attr) == 0, "attach");
+	CHECK(pshm_stat("win-orphan", &attr, &info) == 0, "pshm_stat");
+	CHECK(info.creator_alive == 0 && info.attached != 0 && !info.orphaned,
+	      "alive %d attached %d orphaned %d", info.creator_alive, info.attached, info.orphaned);
+	CHECK(pshm_remove_orphan("win-orphan", &attr) == -EBUSY, "removed while attached");
+	CHECK(pshm_detach(shm) == 0, "detach");
+	CHECK(pshm_stat("win-orphan", &attr, &info) == 0, "pshm_stat");
+	CHECK(info.attached == 0 && info.orphaned, "attached %d orphaned %d", info.attached,
+	      info.orphaned);
+	CHECK(pshm_remove_orphan("win-orphan", &attr) == 0, "pshm_remove_orphan");
+	CHECK(pshm_stat("win-orphan", &attr, &info) == -ENOENT, "still there");
+	return 0;
+}
+
+static int a_directory_at_a_name_is_foreign_and_kept(void)
+{
+	char path[MAX_PATH];
+	DWORD n = GetTempPathA(MAX_PATH - 32, path);
+	CHECK(n > 0, "GetTempPath");
+	strcat(path, "pshm-mmap.win-dir");
+	CHECK(CreateDirectoryA(path, NULL), "CreateDirectory %s", path);
+	pshm_attr_t attr = file_backend();
+	pshm_t *shm = NULL;
+	pshm_info_t info;
+	int attached = pshm_attach(&shm, "win-dir", &attr);
+	int removed = pshm_remove("win-dir", &attr);
+	int stat = pshm_stat("win-dir", &attr, &info);
+	DWORD kept = GetFileAttributesA(path);
+	RemoveDirectoryA(path);
+	CHECK(attached == PSHM_ENOTPSHM && shm == NULL, "attach: %d", attached);
+	CHECK(removed == PSHM_ENOTPSHM, "pshm_remove: %d", removed);
+	CHECK(stat == 0 && info.state == PSHM_STATE_FOREIGN, "pshm_stat: %d", stat);
+	CHECK(kept != INVALID_FILE_ATTRIBUTES, "the directory was removed");
+	return 0;
+}
+
 static int a_read_only_attachment_cannot_lock(void)
 {
 	pshm_t *shm, *ro;
@@ -404,6 +534,10 @@ int main(int argc, char **argv)
 		TEST(a_handle_not_made_inheritable_stays_with_its_process),
 		TEST(the_pshm_command_describes_a_live_segment),
 		TEST(names_are_exclusive_and_go_with_the_last_handle),
+		TEST(a_global_name_is_not_the_session_s_own),
+		TEST(a_file_segment_stays_until_removed),
+		TEST(an_orphan_file_is_cleaned_and_one_in_use_is_not),
+		TEST(a_directory_at_a_name_is_foreign_and_kept),
 		TEST(a_read_only_attachment_cannot_lock),
 		TEST(a_managed_segment_is_shared_by_name),
 	};

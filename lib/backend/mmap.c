@@ -175,8 +175,9 @@ static int stat_file(const struct place *p, struct pshm__object *obj)
 	return 0;
 }
 
-static int mmap_stat(const char *name, struct pshm__object *obj)
+static int mmap_stat(const char *name, unsigned flags, struct pshm__object *obj)
 {
+	(void)flags; /* one namespace */
 	struct place p;
 	int rc = open_place(&p, NULL, name);
 	if (rc < 0)

@@ -207,8 +207,9 @@ static void describe_unopenable(const char *name, struct pshm__object *obj)
 	pshm__fd_describe(&st, obj);
 }
 
-static int posix_stat(const char *name, struct pshm__object *obj)
+static int posix_stat(const char *name, unsigned flags, struct pshm__object *obj)
 {
+	(void)flags; /* one namespace */
 	int fd = open_object(name, O_RDONLY, 0);
 	if (fd < 0 && pshm__fd_open_error(fd) == PSHM_ENOTPSHM) {
 		describe_unopenable(name, obj);

@@ -198,8 +198,9 @@ static int sysv_open_named(struct pshm__map *map, const char *name, unsigned fla
 	return attach_key(name, flags, map, &id);
 }
 
-static int sysv_stat(const char *name, struct pshm__object *obj)
+static int sysv_stat(const char *name, unsigned flags, struct pshm__object *obj)
 {
+	(void)flags; /* one namespace */
 	int id;
 	struct shmid_ds ds;
 	int rc = find_key(key_of(name), &id, &ds);

@@ -76,7 +76,8 @@ int pshm__read_attr(const pshm_attr_t *attr, struct pshm__settings *out)
 unsigned pshm__make_how(unsigned flags)
 {
 	return ((flags & PSHM_NORESERVE) ? 0 : PSHM__MAKE_RESERVE) |
-	       ((flags & PSHM_HUGEPAGES) ? PSHM__MAKE_HUGE : 0);
+	       ((flags & PSHM_HUGEPAGES) ? PSHM__MAKE_HUGE : 0) |
+	       ((flags & PSHM_GLOBAL) ? PSHM__MAKE_GLOBAL : 0);
 }
 
 int pshm__name_is_valid(const char *name)

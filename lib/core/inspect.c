@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "internal.h"
 
@@ -58,11 +57,12 @@ static int state_of(const struct pshm__object *obj, const char *name, pshm_backe
 	}
 }
 
-/* Describe name's object into info; obj keeps what was judged. */
-static int stat_with(const struct pshm__backend_ops *ops, const char *name, pshm_info_t *info,
-                     struct pshm__object *obj)
+/* Describe name's object (in the namespace flags say) into info; obj keeps
+ * what was judged. */
+static int stat_with(const struct pshm__backend_ops *ops, const char *name, unsigned flags,
+                     pshm_info_t *info, struct pshm__object *obj)
 {
-	int rc = ops->stat(name, obj);
+	int rc = ops->stat(name, flags, obj);
 	if (rc < 0)
 		return rc;
 	memset(info, 0, sizeof(*info));
@@ -90,7 +90,7 @@ static int stat_with(const struct pshm__backend_ops *ops, const char *name, pshm
 static void release(const struct pshm__object *obj)
 {
 	if (obj->exclusive_fd >= 0)
-		close(obj->exclusive_fd);
+		pshm__close_descriptor(obj->exclusive_fd);
 }
 
 PSHM_EXTERN int pshm_stat(const char *name, const pshm_attr_t *attr, pshm_info_t *info)
@@ -102,7 +102,7 @@ PSHM_EXTERN int pshm_stat(const char *name, const pshm_attr_t *attr, pshm_info_t
 	if (rc < 0)
 		return rc;
 	struct pshm__object obj;
-	rc = stat_with(set.ops, name, info, &obj);
+	rc = stat_with(set.ops, name, set.flags, info, &obj);
 	if (rc == 0)
 		release(&obj);
 	return rc;
@@ -144,7 +144,7 @@ PSHM_EXTERN int pshm_remove_orphan(const char *name, const pshm_attr_t *attr)
 		return rc;
 	pshm_info_t info;
 	struct pshm__object obj;
-	rc = stat_with(set.ops, name, &info, &obj);
+	rc = stat_with(set.ops, name, set.flags, &info, &obj);
 	if (rc < 0)
 		return rc;
 	if (info.state == PSHM_STATE_FOREIGN)

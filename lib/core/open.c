@@ -21,14 +21,15 @@
 #define UNIQUE_CHARS 12
 #define UNIQUE_DEFAULT_PREFIX "pshm"
 
-/* The attributes pshm_attach takes of set: the backend, PSHM_PREFAULT. */
+/* The attributes pshm_attach takes of set: the backend, PSHM_PREFAULT,
+ * PSHM_GLOBAL. */
 static int attach_attributes(const struct pshm__settings *set, pshm_attr_t *out)
 {
 	int rc = pshm_attr_init(out);
 	if (rc == 0)
 		rc = pshm_attr_set_backend(out, set->ops->id);
 	if (rc == 0)
-		rc = pshm_attr_set_flags(out, set->flags & PSHM_PREFAULT);
+		rc = pshm_attr_set_flags(out, set->flags & (PSHM_PREFAULT | PSHM_GLOBAL));
 	return rc;
 }
 

@@ -18,8 +18,11 @@
 /* How long pshm_attach waits for a creator to finish its segment. */
 #define PSHM__READY_TIMEOUT_NS (1000L * 1000L * 1000L)
 
-#define PSHM__CREATE_FLAGS (PSHM_NORESERVE | PSHM_PREFAULT | PSHM_HUGEPAGES | PSHM_MANAGED)
-#define PSHM__ATTACH_FLAGS (PSHM_RDONLY | PSHM_ANY_OWNER | PSHM_PREFAULT)
+#define PSHM__CREATE_FLAGS \
+	(PSHM_NORESERVE | PSHM_PREFAULT | PSHM_HUGEPAGES | PSHM_MANAGED | PSHM_GLOBAL)
+#define PSHM__ATTACH_FLAGS (PSHM_RDONLY | PSHM_ANY_OWNER | PSHM_PREFAULT | PSHM_GLOBAL)
+/* What the backend's open_named needs to know of them. */
+#define PSHM__OPEN_FLAGS (PSHM_RDONLY | PSHM_ANY_OWNER | PSHM_GLOBAL)
 
 static int new_handle(pshm_t **out, const struct pshm__backend_ops *ops,
                       const struct pshm__map *map, const char *name, int rdonly, int managed)
@@ -139,7 +142,7 @@ PSHM_EXTERN int pshm_attach(pshm_t **shm, const char *name, const pshm_attr_t *a
 	long long deadline = pshm__monotonic_ns() + PSHM__READY_TIMEOUT_NS;
 	long long foreign_until = 0;
 	for (unsigned attempt = 0;; attempt++) {
-		rc = set.ops->open_named(&map, name, set.flags & (PSHM_RDONLY | PSHM_ANY_OWNER));
+		rc = set.ops->open_named(&map, name, set.flags & PSHM__OPEN_FLAGS);
 		if (rc == PSHM_ENOTPSHM && pshm__look_again(&foreign_until))
 			rc = -EAGAIN;
 		if (rc != -EAGAIN)
