@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,6 +113,7 @@ struct victim {
 	pshm_t *shm;
 	struct table *table;
 	unsigned seed;
+	_Atomic uint64_t *steps; /* in the segment: how many steps its children made */
 };
 
 /* The child: churn until killed; a nonzero exit is a fault it found. */
@@ -125,13 +127,14 @@ static int churn(void *arg)
 		                    : churn_slot(v->shm, v->table, (r >> 3) % SLOTS, r >> 10);
 		if (rc != 0)
 			return rc;
+		atomic_fetch_add_explicit(v->steps, 1, memory_order_relaxed);
 	}
 }
 
 /* Whether every named object but the table holds what its init wrote. */
 static int object_intact(const char *name, pshm_off_t off, size_t size, void *arg)
 {
-	if (strcmp(name, "table") == 0)
+	if (strcmp(name, "table") == 0 || strcmp(name, "steps") == 0)
 		return 0;
 	const unsigned char *p = pshm_ptr(arg, off);
 	for (size_t i = 0; i < size; i++)
@@ -160,12 +163,29 @@ static size_t check_after_death(pshm_t *shm, const struct table *t, int kill)
 	return held;
 }
 
-/* Kill a child (churning) at a random moment, 0 to 300 us after it starts
- * (under valgrind, which runs it some 100 times slower, 0 to 30 ms). */
+/* Wait until the child has made its first step, however long its start
+ * takes (a fork under qemu, a loaded machine): a kill timed from the fork
+ * alone could come before the child ever ran, every time. */
+static void await_first_step(const struct victim *v, pid_t pid, uint64_t before, int kill_no)
+{
+	const struct timespec tick = {0, 50000L};
+	for (long ticks = 0; atomic_load(v->steps) == before; ticks++) {
+		int status;
+		cr_assert_eq(waitpid(pid, &status, WNOHANG), 0,
+		             "death %d: the child stopped before its first step", kill_no);
+		cr_assert_lt(ticks, 60L * 20000, "death %d: no first step in 60 s", kill_no);
+		nanosleep(&tick, NULL);
+	}
+}
+
+/* Kill a child (churning) at a random moment, 0 to 300 us after its first
+ * step (under valgrind, which runs it some 100 times slower, 0 to 30 ms). */
 static void kill_one(struct victim *v, unsigned *seed, int kill_no, int (*child)(void *))
 {
 	v->seed = (unsigned)rand_r(seed);
+	uint64_t before = atomic_load(v->steps);
 	pid_t pid = test_fork(child, v);
+	await_first_step(v, pid, before, kill_no);
 	long most_us = test_under_valgrind() ? 30000 : 300;
 	struct timespec nap = {0, (rand_r(seed) % most_us) * 1000};
 	nanosleep(&nap, NULL);
@@ -186,6 +206,8 @@ static void *make_victim(struct victim *v, pshm_backend_t b, size_t size, const 
 	pshm_off_t at;
 	cr_assert_eq(pshm_object(v->shm, name, object_size, NULL, NULL, &at), 1);
 	v->table = pshm_ptr(v->shm, at);
+	cr_assert_eq(pshm_object(v->shm, "steps", sizeof(*v->steps), NULL, NULL, &at), 1);
+	v->steps = pshm_ptr(v->shm, at);
 	return v->table;
 }
 
@@ -309,7 +331,7 @@ static int resize_at_random(void *arg)
 {
 	const struct victim *v = arg;
 	struct moving *m = (struct moving *)(void *)v->table;
-	for (unsigned seed = v->seed;;) {
+	for (unsigned seed = v->seed;; atomic_fetch_add_explicit(v->steps, 1, memory_order_relaxed)) {
 		unsigned r = (unsigned)rand_r(&seed), b = r % MOVING;
 		size_t size = 16 + (r >> 4) % 4000, valid = atomic_load(&m->valid[b]);
 		atomic_store(&m->valid[b], valid < size ? valid : size);
