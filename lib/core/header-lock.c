@@ -7,7 +7,9 @@
  * the page fault of its header page, which otherwise nobody writes, and a
  * named one a fault where a pwrite does.  The header's guard decides who
  * makes it; one that dies making it (before the lock is marked made) leaves
- * it to the next, which makes it anew.
+ * it to the next, which makes it anew.  Locked and unlocked through the
+ * library's own calls, not the exported symbols (whose calls from inside a
+ * shared library go through its PLT).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -40,7 +42,7 @@ static int on_header_lock(pshm_t *shm, int (*call)(pshm_mutex_t *), int meanwhil
 
 PSHM_EXTERN int pshm_lock(pshm_t *shm)
 {
-	return on_header_lock(shm, pshm_mutex_lock, 0);
+	return on_header_lock(shm, pshm__mutex_lock, 0);
 }
 
 PSHM_EXTERN int pshm_trylock(pshm_t *shm)
@@ -50,7 +52,7 @@ PSHM_EXTERN int pshm_trylock(pshm_t *shm)
 
 PSHM_EXTERN int pshm_unlock(pshm_t *shm)
 {
-	return on_header_lock(shm, pshm_mutex_unlock, -EPERM);
+	return on_header_lock(shm, pshm__mutex_unlock, -EPERM);
 }
 
 PSHM_EXTERN int pshm_consistent(pshm_t *shm)

@@ -29,6 +29,7 @@ struct pshm__cond {
 	_Atomic uint32_t magic;
 	_Atomic uint32_t seq;
 	_Atomic uint32_t waiters;
+	_Atomic uint32_t spin_rounds; /* what watches for a signal took (spin.c) */
 };
 
 PSHM__LAYOUT_FITS(struct pshm__cond, pshm_cond_t);
@@ -45,6 +46,7 @@ PSHM_EXTERN int pshm_cond_init(pshm_cond_t *c)
 		return -EINVAL;
 	atomic_store_explicit(&cv->seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&cv->waiters, 0, memory_order_relaxed);
+	atomic_store_explicit(&cv->spin_rounds, 0, memory_order_relaxed);
 	atomic_store_explicit(&cv->magic, PSHM__COND_MAGIC, memory_order_release);
 	return 0;
 }
@@ -88,7 +90,7 @@ static int cond_wait_until(pshm_cond_t *c, pshm_mutex_t *m, const struct timespe
 	if (rc < 0)
 		return rc;
 	struct sample sample = {&cv->seq, seen};
-	if (!pshm__spin(seq_moved, &sample, PSHM__SPIN_WATCH)) {
+	if (!pshm__spin(seq_moved, &sample, &cv->spin_rounds)) {
 		/* Counted before the sleep reads seq, and a signal bumps seq
 		 * before it reads the count (both sequentially consistent): a
 		 * signaller that sees no sleeper changed seq before we read it. */

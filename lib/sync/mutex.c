@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -43,7 +44,7 @@ struct pshm__mutex {
 	_Atomic uint32_t magic;
 	_Atomic uint32_t health;
 	uint32_t kind;
-	uint32_t unused;
+	_Atomic uint32_t spin_rounds; /* what spins on it took to win (spin.c) */
 	/* aligned as pshm_mutex_t, which pshm.h asks callers to put at a
 	 * multiple of 8 (what the kinds' 64-bit words need) */
 	unsigned long long lock[PSHM__LOCK_BYTES / sizeof(unsigned long long)];
@@ -148,6 +149,7 @@ PSHM_EXTERN int pshm_mutex_init(pshm_mutex_t *m)
 	if (mx == NULL || pshm__misaligned(mx))
 		return -EINVAL;
 	mx->kind = kind_for_new_mutex();
+	atomic_store_explicit(&mx->spin_rounds, 0, memory_order_relaxed);
 	int err = kind_of(mx)->init(mx->lock);
 	if (err != 0)
 		return -err;
@@ -183,11 +185,11 @@ static int lock(pshm_mutex_t *m, enum pshm__lock_how how, const struct timespec 
  * The robust pthread kind, locked and unlocked straight through pthread
  * rather than through the kind table: the indirect call and the wrapper
  * cost 4-5% of an uncontended lock + unlock (bench/lock), which is all the
- * rest of libpshm's checks cost.  A lock that is busy is tried again for a
+ * rest of libpshm's checks cost.  A lock that is busy is watched for a
  * moment before pthread puts the caller to sleep (glibc's robust mutexes
  * never spin): with a short critical section its holder gives it back
- * sooner than a sleep and a wake-up take, which nearly doubles the
- * throughput of processes sharing one lock.  Same results as lock() and
+ * sooner than a sleep and a wake-up take.  Watched by reading its word,
+ * tried only when it looks free (pshm__spin).  Same results as lock() and
  * the table.
  */
 static int fast_kind(const struct pshm__mutex *mx)
@@ -200,33 +202,59 @@ static int fast_kind(const struct pshm__mutex *mx)
 #endif
 }
 
-/* For pshm__spin: a trylock while the holder may be about to unlock.  Any
+/* Whether the pthread mutex pm looks free, read without writing to it: 1
+ * free, 0 held, -1 where this libc's layout is not known (then a waiter
+ * does not spin on it). */
+static int looks_free(pthread_mutex_t *pm)
+{
+#if HAVE_PTHREAD_MUTEX_T___DATA___LOCK
+	/* glibc's robust mutex: the holder's thread id in the low 30 bits
+	 * (FUTEX_TID_MASK), the waiters and owner-died flags above. */
+	_Atomic int *word = (_Atomic int *)(void *)&pm->__data.__lock;
+	return (atomic_load_explicit(word, memory_order_relaxed) & 0x3fffffff) == 0;
+#else
+	(void)pm;
+	return -1;
+#endif
+}
+
+/* For pshm__spin: a trylock once the holder seems to have unlocked.  Any
  * answer but EBUSY (EDEADLK, EOWNERDEAD...) is what a lock would say. */
 struct attempt {
 	pthread_mutex_t *pm;
 	int err;
 };
 
-static int try_again(void *arg)
+static int try_when_free(void *arg)
 {
 	struct attempt *a = arg;
+	if (looks_free(a->pm) == 0)
+		return 0;
 	a->err = pthread_mutex_trylock(a->pm);
 	return a->err != EBUSY;
+}
+
+/* A robust pthread mutex found busy: watched for a moment, then waited for
+ * in pthread_mutex_lock. */
+static int lock_busy(struct pshm__mutex *mx, pthread_mutex_t *pm)
+{
+	struct attempt a = {pm, EBUSY};
+	if (looks_free(pm) < 0 || !pshm__spin(try_when_free, &a, &mx->spin_rounds))
+		a.err = pthread_mutex_lock(pm);
+	return a.err == 0 ? 0 : lock_result(mx, a.err);
 }
 
 int pshm__mutex_lock(pshm_mutex_t *m)
 {
 	struct pshm__mutex *mx = mutex_of(m);
-	if (!fast_kind(mx))
+	if (!fast_kind(mx) ||
+	    atomic_load_explicit(&mx->health, memory_order_relaxed) == UNRECOVERABLE)
 		return lock(m, PSHM__LOCK_WAIT, NULL);
-	int rc = lock_refusal(mx);
-	if (rc != 0)
-		return rc;
-	struct attempt a = {(pthread_mutex_t *)(void *)mx->lock, 0};
-	a.err = pthread_mutex_trylock(a.pm);
-	if (a.err == EBUSY && !pshm__spin(try_again, &a, PSHM__SPIN_TRY))
-		a.err = pthread_mutex_lock(a.pm);
-	return a.err == 0 ? 0 : lock_result(mx, a.err);
+	pthread_mutex_t *pm = (pthread_mutex_t *)(void *)mx->lock;
+	int err = pthread_mutex_trylock(pm);
+	if (err == 0)
+		return 0;
+	return err == EBUSY ? lock_busy(mx, pm) : lock_result(mx, err);
 }
 
 PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
@@ -259,7 +287,10 @@ int pshm__mutex_unlock(pshm_mutex_t *m)
 	struct pshm__mutex *mx = mutex_of(m);
 	if (mx == NULL || kind_of(mx) == NULL)
 		return -EINVAL;
+	/* Only the holder changes health: read before the unlock, it is ours. */
 	int died = atomic_load_explicit(&mx->health, memory_order_relaxed) == OWNER_DIED;
+	if (fast_kind(mx) && !died)
+		return -pthread_mutex_unlock((pthread_mutex_t *)(void *)mx->lock);
 	int err = fast_kind(mx) ? pthread_mutex_unlock((pthread_mutex_t *)(void *)mx->lock)
 	                        : kind_of(mx)->unlock(mx->lock);
 	if (err != 0)

@@ -30,6 +30,7 @@ struct pshm__sem {
 	_Atomic uint32_t magic;
 	_Atomic uint32_t value;
 	_Atomic uint32_t sleepers;
+	_Atomic uint32_t spin_rounds; /* what watches for a post took (spin.c) */
 };
 
 PSHM__LAYOUT_FITS(struct pshm__sem, pshm_sem_t);
@@ -46,6 +47,7 @@ PSHM_EXTERN int pshm_sem_init(pshm_sem_t *s, unsigned value)
 		return -EINVAL;
 	atomic_store_explicit(&sem->value, value, memory_order_relaxed);
 	atomic_store_explicit(&sem->sleepers, 0, memory_order_relaxed);
+	atomic_store_explicit(&sem->spin_rounds, 0, memory_order_relaxed);
 	atomic_store_explicit(&sem->magic, PSHM__SEM_MAGIC, memory_order_release);
 	return 0;
 }
@@ -74,7 +76,7 @@ static int wait_until(pshm_sem_t *s, const struct timespec *deadline)
 	struct pshm__sem *sem = sem_of(s);
 	if (sem == NULL)
 		return -EINVAL;
-	if (took_one(sem) || pshm__spin(took_one, sem, PSHM__SPIN_TRY))
+	if (took_one(sem) || pshm__spin(took_one, sem, &sem->spin_rounds))
 		return 0;
 	for (;;) {
 		atomic_fetch_add(&sem->sleepers, 1);

@@ -16,10 +16,29 @@
 
 #include "sync/sync.h"
 
-/* How long to try: many round trips between two CPUs' caches, and about
- * what a sleep and a wake-up cost (5-10 us on the VMs measured). */
-#define PSHM__SPIN_NS 10000L
-#define PSHM__SPIN_ROUNDS_PER_CLOCK 4 /* look at the clock this often */
+/*
+ * How to watch.  An attempt reads the object, and writes only when it sees
+ * the way free: a trylock on a busy lock takes the cache line from the
+ * holder, who needs it back for its next write.  A look, though, costs
+ * the holder that line too (moving it between AMD core complexes costs
+ * several times what it costs inside one Intel die), so the looks are
+ * spaced out, 1, 2, 4... up to PSHM__SPIN_GAP_MAX pauses apart: a holder
+ * taking and giving back its lock in a loop then keeps its line for all
+ * but one access in a hundred, where a look every pause halved its speed.
+ *
+ * How long to watch.  The object keeps an estimate of the pauses a spin
+ * that won took, as glibc's adaptive mutexes keep theirs: the next spin
+ * tries twice that and a glance more, so a lock held long stops costing
+ * spins and one held briefly is waited for as long as that takes; a spin
+ * that loses halves the estimate.  Whatever the estimate, a spin ends
+ * after PSHM__SPIN_PAUSES_MAX pauses or about PSHM__SPIN_NS, what a sleep
+ * and a wake-up cost (5-10 us on the VMs measured); a pause itself costs
+ * 3 to 50 ns from one CPU to another.
+ */
+#define PSHM__SPIN_GAP_MAX 128u
+#define PSHM__SPIN_GLANCE 256u /* pauses tried even when spinning has not paid lately */
+#define PSHM__SPIN_PAUSES_MAX 8192u
+#define PSHM__SPIN_NS 10000LL
 
 /* Tell the CPU we are spinning: it yields to a sibling hyperthread, and
  * leaving the loop does not flush the pipeline. */
@@ -47,18 +66,56 @@ static int several_cpus(void)
 	return answer == 2;
 }
 
-int pshm__spin(int (*attempt)(void *arg), void *arg, unsigned backoff)
+/* The estimate behind estimate (NULL: none kept, so the longest), as
+ * kept by any process: a hint, clamped. */
+static uint32_t estimate_of(_Atomic uint32_t *estimate)
+{
+	if (estimate == NULL)
+		return PSHM__SPIN_PAUSES_MAX;
+	uint32_t est = atomic_load_explicit(estimate, memory_order_relaxed);
+	return est < PSHM__SPIN_PAUSES_MAX ? est : PSHM__SPIN_PAUSES_MAX;
+}
+
+/* Move the estimate (was est) after a spin: toward the pauses a win took,
+ * by an eighth; halved after a loss (spent 0).  Written only when it
+ * changes, as its line is the one the other side watches. */
+static void learn(_Atomic uint32_t *estimate, uint32_t est, uint32_t spent)
+{
+	if (estimate == NULL)
+		return;
+	uint32_t next = spent == 0   ? est / 2
+	                : spent > est ? est + (spent - est) / 8
+	                              : est - (est - spent) / 8;
+	if (next != est)
+		atomic_store_explicit(estimate, next, memory_order_relaxed);
+}
+
+int pshm__spin(int (*attempt)(void *arg), void *arg, _Atomic uint32_t *estimate)
 {
 	if (!several_cpus())
 		return 0;
-	long long until = pshm__monotonic_ns() + PSHM__SPIN_NS;
-	for (unsigned round = 0;; round++) {
-		unsigned pauses = 1u << (round < backoff ? round : backoff);
-		for (unsigned i = 0; i < pauses; i++)
+	uint32_t est = estimate_of(estimate);
+	uint32_t budget = 2 * est + PSHM__SPIN_GLANCE;
+	if (budget > PSHM__SPIN_PAUSES_MAX)
+		budget = PSHM__SPIN_PAUSES_MAX;
+	long long until = 0;
+	for (uint32_t spent = 0, gap = 1; spent < budget; spent += gap) {
+		for (uint32_t i = 0; i < gap; i++)
 			cpu_relax();
-		if (attempt(arg))
+		if (attempt(arg)) {
+			learn(estimate, est, spent + gap);
 			return 1;
-		if (round % PSHM__SPIN_ROUNDS_PER_CLOCK == 0 && pshm__monotonic_ns() > until)
-			return 0;
+		}
+		if (gap < PSHM__SPIN_GAP_MAX) {
+			gap *= 2;
+			continue;
+		}
+		long long now = pshm__monotonic_ns(); /* rarely: looks are far apart now */
+		if (until == 0)
+			until = now + PSHM__SPIN_NS;
+		else if (now > until)
+			break;
 	}
+	learn(estimate, est, 0);
+	return 0;
 }

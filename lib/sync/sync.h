@@ -123,16 +123,12 @@ int pshm__wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec 
 /* pshm__wake - wake one (all == 0) or every sleeper in pshm__wait on word. */
 void pshm__wake(_Atomic uint32_t *word, int all);
 
-/* spin.c: call attempt(arg) again and again, with 1, 2, 4... up to
- * 2^backoff pauses between calls, for up to about 10 us in a process that
- * may run on more than one CPU (else never): 1 as soon as it returns
- * nonzero, 0 when the caller had better sleep. */
-int pshm__spin(int (*attempt)(void *arg), void *arg, unsigned backoff);
-
-/* An attempt that only reads: as often as the CPU lets it. */
-#define PSHM__SPIN_WATCH 0u
-/* One that writes (a trylock): rarely enough that the holder keeps the
- * cache line (2^8 pauses: 3-12 us on x86, which caps the attempts). */
-#define PSHM__SPIN_TRY 8u
+/* spin.c: call attempt(arg) again and again, a pause apart, in a process
+ * that may run on more than one CPU (else never): 1 as soon as it returns
+ * nonzero, 0 when the caller had better sleep.  attempt reads the object
+ * and writes only when it sees the way free.  estimate, a word in the
+ * object (any value will do; NULL: none), says how long spins on it have
+ * taken to win, and bounds this one (at most about 10 us). */
+int pshm__spin(int (*attempt)(void *arg), void *arg, _Atomic uint32_t *estimate);
 
 #endif /* PSHM_SYNC_H */
