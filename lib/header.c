@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal.h"
 
@@ -18,7 +17,7 @@ void pshm__header_fill(struct pshm__header *hdr, const char *name, size_t size,
 {
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->creator_pidns = pshm__pid_namespace();
-	hdr->creator_pid = (int64_t)getpid();
+	hdr->creator_pid = (int64_t)pshm__self_pid();
 	hdr->version = PSHM__FORMAT_VERSION;
 	hdr->magic = PSHM__MAGIC;
 	hdr->usable_size = size;

@@ -154,6 +154,25 @@ BACKEND_TEST(orphans, a_segment_whose_creator_died_is_an_orphan_once_nobody_uses
 	close_pipes(ready, release);
 }
 
+/* The id a process records as creator is its own, in a fork child too
+ * (libpshm keeps the id it asked once: the child must ask again). */
+BACKEND_TEST(orphans, a_fork_child_is_the_creator_of_what_it_makes)
+{
+	char mine[PSHM_NAME_MAX + 1], childs[PSHM_NAME_MAX + 1];
+	test_name(mine, "parent");
+	test_name(childs, "child");
+	pshm_attr_t attr = attr_of(backend);
+	pshm_t *shm;
+	cr_assert_eq(pshm_create(&shm, mine, 64, &attr), 0, "made before the fork");
+	struct job j = {backend, childs, 64, -1, -1, 0, 0};
+	pid_t child = test_fork(create_and_die, &j);
+	cr_assert_eq(test_wait(child), 0);
+	cr_expect_eq(stat_ok(backend, mine).creator_pid, getpid());
+	cr_expect_eq(stat_ok(backend, childs).creator_pid, child, "the child is named as its parent");
+	cr_assert_eq(pshm_remove(childs, &attr), 0);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
 BACKEND_TEST(orphans, a_segment_whose_creator_lives_is_in_use)
 {
 	char name[PSHM_NAME_MAX + 1];

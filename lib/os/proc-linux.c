@@ -70,7 +70,7 @@ static int sees_every_process(void)
 	if (n <= 0)
 		return 0;
 	self[n] = '\0';
-	return pshm__pid_namespace() == INITIAL_PID_NAMESPACE && atol(self) == (long)getpid();
+	return pshm__pid_namespace() == INITIAL_PID_NAMESPACE && atol(self) == (long)pshm__self_pid();
 }
 
 int pshm__count_mappers(dev_t dev, ino_t ino)
@@ -121,7 +121,7 @@ static void forget_in_children(void)
 uint64_t pshm__pid_namespace(void)
 {
 	pthread_once(&forget_once, forget_in_children);
-	pid_t self = getpid();
+	pid_t self = pshm__self_pid();
 	uint64_t ns = atomic_load_explicit(&known_ns, memory_order_relaxed);
 	if (ns != 0 && atomic_load_explicit(&known_ns_pid, memory_order_relaxed) == self)
 		return ns;

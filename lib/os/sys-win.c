@@ -72,6 +72,11 @@ int pshm__process_exists(pshm_pid_t pid)
 	return alive;
 }
 
+pshm_pid_t pshm__self_pid(void)
+{
+	return (pshm_pid_t)GetCurrentProcessId(); /* no system call to save */
+}
+
 pshm_uid_t pshm__effective_user(void)
 {
 	return 0; /* Windows' users are SIDs: every owner reads 0 */

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -155,6 +156,38 @@ int pshm__process_exists(pshm_pid_t pid)
 	if (kill(pid, 0) == 0 || errno == EPERM)
 		return 1;
 	return errno == ESRCH ? 0 : -1;
+}
+
+/*
+ * The process id is asked once per process and forgotten in every fork
+ * child (a fork handler), as pshm_create records it in every header it
+ * writes.  Only a child made by a raw clone(), which runs no fork
+ * handlers, would be told its parent's id: it records a creator that is
+ * not the one, which the flock it holds on the file outweighs for any
+ * cleaner.  The effective user id is not kept: a process may change it.
+ */
+static _Atomic pshm_pid_t known_pid; /* 0: not asked in this process */
+static pthread_once_t forget_pid_once = PTHREAD_ONCE_INIT;
+
+static void forget_pid(void)
+{
+	atomic_store_explicit(&known_pid, 0, memory_order_relaxed);
+}
+
+static void forget_pid_in_children(void)
+{
+	pthread_atfork(NULL, NULL, forget_pid);
+}
+
+pshm_pid_t pshm__self_pid(void)
+{
+	pthread_once(&forget_pid_once, forget_pid_in_children);
+	pshm_pid_t pid = atomic_load_explicit(&known_pid, memory_order_relaxed);
+	if (pid == 0) {
+		pid = getpid();
+		atomic_store_explicit(&known_pid, pid, memory_order_relaxed);
+	}
+	return pid;
 }
 
 pshm_uid_t pshm__effective_user(void)

@@ -84,6 +84,10 @@ int pshm__file_size_allowed(size_t len);
  * another user's), 0 no, -1 not known. */
 int pshm__process_exists(pshm_pid_t pid);
 
+/* This process's id, asked of the system once per process (forgotten in
+ * fork children). */
+pshm_pid_t pshm__self_pid(void);
+
 /* The user this process acts as (its effective user id). */
 pshm_uid_t pshm__effective_user(void);
 
