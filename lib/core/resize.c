@@ -25,7 +25,7 @@ static int resizable(const pshm_t *shm)
  * (each step keeps them so): the lock is simply taken over. */
 static int lock_resizing(struct pshm__header *hdr)
 {
-	int rc = pshm__lock_owned.lock(hdr->resize_lock, PSHM__LOCK_WAIT, NULL);
+	int rc = pshm__lock_owned.lock(hdr->resize_lock, PSHM__LOCK_WAIT, NULL, NULL);
 	if (rc == EOWNERDEAD)
 		rc = pshm__lock_owned.consistent(hdr->resize_lock);
 	return -rc;

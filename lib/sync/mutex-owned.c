@@ -29,11 +29,11 @@
 #define CHECK_EVERY_MS 20 /* how long a waiter sleeps before judging the holder */
 
 struct owned {
-	_Atomic uint32_t word;        /* 0: free; else holder id | WAITERS */
-	_Atomic uint32_t spin_rounds; /* what spins on it took to win (spin.c) */
-	_Atomic uint64_t holder;      /* id << 32 | start token, once it holds */
-	_Atomic uint64_t namespace;   /* its PID namespace (0: not known) */
-	_Atomic uintptr_t thread;     /* which of its process's threads holds it */
+	_Atomic uint32_t word;      /* 0: free; else holder id | WAITERS */
+	uint32_t unused;
+	_Atomic uint64_t holder;    /* id << 32 | start token, once it holds */
+	_Atomic uint64_t namespace; /* its PID namespace (0: not known) */
+	_Atomic uintptr_t thread;   /* which of its process's threads holds it */
 };
 
 _Static_assert(sizeof(struct owned) <= PSHM__LOCK_BYTES, "the owned lock does not fit");
@@ -91,7 +91,6 @@ static int owned_init(void *lock)
 	struct owned *o = lock;
 	atomic_store_explicit(&o->holder, 0, memory_order_relaxed);
 	atomic_store_explicit(&o->thread, 0, memory_order_relaxed);
-	atomic_store_explicit(&o->spin_rounds, 0, memory_order_relaxed);
 	atomic_store_explicit(&o->word, 0, memory_order_release);
 	return 0;
 }
@@ -202,7 +201,8 @@ static int took_free_word(void *arg)
 	return seen == 0 && take(a->o, 0, a->me, 0, NULL) == 0;
 }
 
-static int owned_lock(void *lock, enum pshm__lock_how how, const struct timespec *deadline)
+static int owned_lock(void *lock, enum pshm__lock_how how, const struct timespec *deadline,
+                      _Atomic uint32_t *estimate)
 {
 	struct owned *o = lock;
 	const struct me *me = know_me();
@@ -220,7 +220,7 @@ static int owned_lock(void *lock, enum pshm__lock_how how, const struct timespec
 		if (how == PSHM__LOCK_TRY)
 			return EBUSY;
 		struct attempt a = {o, me};
-		if (keep == 0 && pshm__spin(took_free_word, &a, &o->spin_rounds))
+		if (keep == 0 && pshm__spin(took_free_word, &a, estimate))
 			return 0; /* the holder gave it back within a moment */
 		rc = nap(o, seen, how == PSHM__LOCK_TIMED ? deadline : NULL);
 		if (rc != 0)

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "sync/sync.h"
@@ -61,17 +62,51 @@ static int lock_until(pthread_mutex_t *lock, const struct timespec *deadline)
 #endif
 }
 
-static int pthread_lock(void *lock, enum pshm__lock_how how, const struct timespec *deadline)
+/* Whether the mutex looks free, read without writing to it: 1 free, 0
+ * held, -1 where this libc's layout is not known (then nobody watches it). */
+static int looks_free(pthread_mutex_t *lock)
 {
-	if (how == PSHM__LOCK_WAIT)
-		return pthread_mutex_lock(lock);
+#if HAVE_PTHREAD_MUTEX_T___DATA___LOCK
+	/* glibc's robust mutex: the holder's thread id in the low 30 bits
+	 * (FUTEX_TID_MASK), the waiters and owner-died flags above. */
+	_Atomic int *word = (_Atomic int *)(void *)&lock->__data.__lock;
+	return (atomic_load_explicit(word, memory_order_relaxed) & 0x3fffffff) == 0;
+#else
+	(void)lock;
+	return -1;
+#endif
+}
+
+/* For pshm__spin: a trylock once the holder seems to have unlocked (glibc's
+ * robust mutexes never spin).  Any answer but EBUSY (EDEADLK,
+ * EOWNERDEAD...) is what a lock would say. */
+struct attempt {
+	pthread_mutex_t *lock;
+	int err;
+};
+
+static int try_when_free(void *arg)
+{
+	struct attempt *a = arg;
+	if (looks_free(a->lock) == 0)
+		return 0;
+	a->err = pthread_mutex_trylock(a->lock);
+	return a->err != EBUSY;
+}
+
+static int pthread_lock(void *lock, enum pshm__lock_how how, const struct timespec *deadline,
+                        _Atomic uint32_t *estimate)
+{
 	if (how == PSHM__LOCK_TRY) {
 		int err = pthread_mutex_trylock(lock);
 		/* glibc says EDEADLK for a robust mutex the caller holds; POSIX
 		 * says EBUSY for any held mutex. */
 		return err == EDEADLK ? EBUSY : err;
 	}
-	return lock_until(lock, deadline);
+	struct attempt a = {lock, EBUSY};
+	if (looks_free(lock) >= 0 && pshm__spin(try_when_free, &a, estimate))
+		return a.err;
+	return how == PSHM__LOCK_WAIT ? pthread_mutex_lock(lock) : lock_until(lock, deadline);
 }
 
 static int pthread_unlock(void *lock)

@@ -11,7 +11,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdalign.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -164,7 +163,7 @@ int pshm__mutex_init_once(pshm_mutex_t *m, void *guard, int wait)
 		return 0;
 	/* EOWNERDEAD: who held the guard died before the magic said "made";
 	 * nobody has used the lock, which is made anew. */
-	int err = pshm__lock_owned.lock(guard, wait ? PSHM__LOCK_WAIT : PSHM__LOCK_TRY, NULL);
+	int err = pshm__lock_owned.lock(guard, wait ? PSHM__LOCK_WAIT : PSHM__LOCK_TRY, NULL, NULL);
 	if (err != 0 && err != EOWNERDEAD)
 		return -err;
 	int rc = mutex_of(m) != NULL ? 0 : pshm_mutex_init(m);
@@ -178,7 +177,8 @@ static int lock(pshm_mutex_t *m, enum pshm__lock_how how, const struct timespec 
 {
 	struct pshm__mutex *mx = mutex_of(m);
 	int rc = lock_refusal(mx);
-	return rc != 0 ? rc : lock_result(mx, kind_of(mx)->lock(mx->lock, how, deadline));
+	return rc != 0 ? rc
+	               : lock_result(mx, kind_of(mx)->lock(mx->lock, how, deadline, &mx->spin_rounds));
 }
 
 /*
@@ -188,9 +188,8 @@ static int lock(pshm_mutex_t *m, enum pshm__lock_how how, const struct timespec 
  * rest of libpshm's checks cost.  A lock that is busy is watched for a
  * moment before pthread puts the caller to sleep (glibc's robust mutexes
  * never spin): with a short critical section its holder gives it back
- * sooner than a sleep and a wake-up take.  Watched by reading its word,
- * tried only when it looks free (pshm__spin).  Same results as lock() and
- * the table.
+ * sooner than a sleep and a wake-up take (mutex-pthread.c).  Same
+ * results as lock() and the table.
  */
 static int fast_kind(const struct pshm__mutex *mx)
 {
@@ -202,59 +201,18 @@ static int fast_kind(const struct pshm__mutex *mx)
 #endif
 }
 
-/* Whether the pthread mutex pm looks free, read without writing to it: 1
- * free, 0 held, -1 where this libc's layout is not known (then a waiter
- * does not spin on it). */
-static int looks_free(pthread_mutex_t *pm)
-{
-#if HAVE_PTHREAD_MUTEX_T___DATA___LOCK
-	/* glibc's robust mutex: the holder's thread id in the low 30 bits
-	 * (FUTEX_TID_MASK), the waiters and owner-died flags above. */
-	_Atomic int *word = (_Atomic int *)(void *)&pm->__data.__lock;
-	return (atomic_load_explicit(word, memory_order_relaxed) & 0x3fffffff) == 0;
-#else
-	(void)pm;
-	return -1;
-#endif
-}
-
-/* For pshm__spin: a trylock once the holder seems to have unlocked.  Any
- * answer but EBUSY (EDEADLK, EOWNERDEAD...) is what a lock would say. */
-struct attempt {
-	pthread_mutex_t *pm;
-	int err;
-};
-
-static int try_when_free(void *arg)
-{
-	struct attempt *a = arg;
-	if (looks_free(a->pm) == 0)
-		return 0;
-	a->err = pthread_mutex_trylock(a->pm);
-	return a->err != EBUSY;
-}
-
-/* A robust pthread mutex found busy: watched for a moment, then waited for
- * in pthread_mutex_lock. */
-static int lock_busy(struct pshm__mutex *mx, pthread_mutex_t *pm)
-{
-	struct attempt a = {pm, EBUSY};
-	if (looks_free(pm) < 0 || !pshm__spin(try_when_free, &a, &mx->spin_rounds))
-		a.err = pthread_mutex_lock(pm);
-	return a.err == 0 ? 0 : lock_result(mx, a.err);
-}
-
 int pshm__mutex_lock(pshm_mutex_t *m)
 {
 	struct pshm__mutex *mx = mutex_of(m);
 	if (!fast_kind(mx) ||
 	    atomic_load_explicit(&mx->health, memory_order_relaxed) == UNRECOVERABLE)
 		return lock(m, PSHM__LOCK_WAIT, NULL);
-	pthread_mutex_t *pm = (pthread_mutex_t *)(void *)mx->lock;
-	int err = pthread_mutex_trylock(pm);
+	int err = pthread_mutex_trylock((pthread_mutex_t *)(void *)mx->lock);
 	if (err == 0)
 		return 0;
-	return err == EBUSY ? lock_busy(mx, pm) : lock_result(mx, err);
+	if (err == EBUSY) /* watched, then waited for, by the kind's own call */
+		err = kind_of(mx)->lock(mx->lock, PSHM__LOCK_WAIT, NULL, &mx->spin_rounds);
+	return err == 0 ? 0 : lock_result(mx, err);
 }
 
 PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)

@@ -25,10 +25,13 @@ enum pshm__lock_how {
 
 /* A kind of lock: each call returns 0 or a positive errno, as pthread's do
  * (lock: EOWNERDEAD when its holder died, EDEADLK when the caller holds it;
- * unlock: EPERM when it does not; destroy: EBUSY while it is held). */
+ * unlock: EPERM when it does not; destroy: EBUSY while it is held).  A
+ * lock that waits watches the lock first for as long as estimate, a word
+ * its caller keeps for it, says watching pays (pshm__spin). */
 struct pshm__lock_kind {
 	int (*init)(void *lock);
-	int (*lock)(void *lock, enum pshm__lock_how how, const struct timespec *deadline);
+	int (*lock)(void *lock, enum pshm__lock_how how, const struct timespec *deadline,
+	            _Atomic uint32_t *estimate);
 	int (*unlock)(void *lock);
 	int (*consistent)(void *lock);
 	int (*destroy)(void *lock);
