@@ -464,11 +464,14 @@ PSHM_EXTERN int pshm_sysv_id(const pshm_t *shm);
  * mapping (and pshm_size) until they call pshm_remap.  Pointers into the
  * segment do not survive either call: pshm_addr may change (use offsets).
  * Shrink only when no process uses the bytes cut off: one that touches
- * them before its pshm_remap gets SIGBUS.  Errors: -EINVAL (size 0, too
- * big), -EACCES (attached PSHM_RDONLY), -ENOTSUP (SysV and anonymous
- * segments, whose size is fixed; PSHM_MANAGED ones, whose heap has its
- * size), -ENOSPC, -EFBIG, -ENOMEM; on failure the segment and the
- * mapping are as they were.
+ * them before its pshm_remap gets SIGBUS.  A PSHM_MANAGED segment only
+ * grows, reserved: its heap takes the new bytes at its end, every block
+ * staying where it was, and the heap calls of a process that maps less
+ * say -ESTALE until it calls pshm_remap.  Errors: -EINVAL (size 0, too
+ * big; PSHM_NORESERVE on a managed segment), -EACCES (attached
+ * PSHM_RDONLY), -ENOTSUP (SysV and anonymous segments, whose size is
+ * fixed; a managed segment made smaller), -ENOSPC, -EFBIG, -ENOMEM; on
+ * failure the segment and the mapping are as they were.
  */
 PSHM_EXTERN int pshm_resize(pshm_t *shm, size_t size, unsigned flags);
 
@@ -786,7 +789,9 @@ PSHM_EXTERN int pshm_sem_destroy(pshm_sem_t *s);
  * Calls on a segment attached PSHM_RDONLY are -EACCES (the lock is in the
  * segment); on one created without PSHM_MANAGED, PSHM_ENOHEAP; on a heap
  * whose metadata was overwritten (a program wrote past a block),
- * PSHM_ECORRUPT, never a crash.  See pshm_heap(3).
+ * PSHM_ECORRUPT, never a crash; on a heap that another process grew
+ * (pshm_resize) past this process's mapping, -ESTALE: pshm_remap, then
+ * call again.  See pshm_heap(3).
  */
 
 /* An offset from pshm_addr(): the same width in 32- and 64-bit processes,

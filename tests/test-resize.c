@@ -3,7 +3,8 @@
  * size after pshm_remap, with the old bytes kept and the new ones zero; an
  * exec'd process attaching later gets it too; resizers racing leave the
  * header and the file agreeing; a resizer that died holding the resize lock
- * does not wedge it; segments whose size is fixed say so.
+ * does not wedge it; segments whose size is fixed say so.  (Managed
+ * segments, whose heap grows with them: test-heapgrow.c.)
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -263,18 +264,5 @@ BACKEND_TEST(resize, a_file_cut_to_nothing_is_ecorrupt_not_a_crash)
 	cr_expect_eq(pshm_size(shm), SMALL, "the mapping is as it was");
 	cr_assert_eq(ftruncate(fd, st.st_size), 0);
 	close(fd);
-	cr_assert_eq(pshm_destroy(shm), 0);
-}
-
-Test(resize, a_managed_segment_keeps_its_size)
-{
-	char name[PSHM_NAME_MAX + 1];
-	test_name(name, "resizeheap");
-	pshm_attr_t attr;
-	test_attr(&attr, PSHM_BACKEND_DEFAULT, PSHM_MANAGED);
-	pshm_t *shm;
-	cr_assert_eq(pshm_create(&shm, name, 4 * SMALL, &attr), 0);
-	cr_expect_eq(pshm_resize(shm, LARGE, 0), -ENOTSUP);
-	cr_expect_eq(pshm_remap(shm), 0);
 	cr_assert_eq(pshm_destroy(shm), 0);
 }

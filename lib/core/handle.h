@@ -25,4 +25,8 @@ struct pshm {
 int pshm__adopt(pshm_t **out, const struct pshm__backend_ops *ops, struct pshm__map *map,
                 const char *name, unsigned flags);
 
+/* managed.c: open and leave shm's heap, which grows it to what shm maps
+ * (after pshm_resize made a managed segment larger): 0 or a heap code. */
+int pshm__heap_follow(pshm_t *shm);
+
 #endif /* PSHM_HANDLE_H */

@@ -10,20 +10,44 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "core/handle.h"
 #include "heap/heap.h"
-#include "internal.h"
 
 #define MAX_ALIGN (UINT64_C(1) << 20)
 
+/* A heap that reaches past shm's mapping grew in another process's larger
+ * one if its header records a larger size (-ESTALE: pshm_remap, then call
+ * again); else it is overwritten.  Read after the heap's end, which a
+ * grower moves after the size is recorded. */
+static int past_mapping(const pshm_t *shm)
+{
+	if (shm->name[0] == '\0')
+		return PSHM_ECORRUPT; /* an anonymous segment never grows */
+	const struct pshm__header *hdr = shm->map.addr;
+	uint64_t recorded = atomic_load_explicit((const _Atomic uint64_t *)(const void *)&hdr->usable_size,
+	                                         memory_order_acquire);
+	return recorded > shm->size ? -ESTALE : PSHM_ECORRUPT;
+}
+
 /* Open shm's heap, locked: 0, or the code the call returns (-EINVAL,
- * -EACCES, PSHM_ENOHEAP, PSHM_EVERSION, PSHM_ECORRUPT, -EDEADLK...). */
+ * -EACCES, PSHM_ENOHEAP, PSHM_EVERSION, PSHM_ECORRUPT, -ESTALE,
+ * -EDEADLK...). */
 static int enter(pshm_t *shm, struct pshm__heap_view *v)
 {
 	void *addr = NULL;
 	size_t size = 0;
 	int managed = 0;
 	int rc = pshm__usable_area(shm, &addr, &size, &managed);
-	return rc != 0 ? rc : pshm__heap_enter(addr, size, managed, v);
+	if (rc == 0)
+		rc = pshm__heap_enter(addr, size, managed, v);
+	return rc == -ESTALE ? past_mapping(shm) : rc;
+}
+
+int pshm__heap_follow(pshm_t *shm)
+{
+	struct pshm__heap_view v;
+	int rc = enter(shm, &v); /* which grows the heap to the mapping */
+	return rc != 0 ? rc : pshm__heap_leave(&v, 0);
 }
 
 static int allocate(pshm_t *shm, size_t size, uint64_t align, pshm_off_t *off)

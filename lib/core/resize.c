@@ -13,11 +13,20 @@
 #include "sync/sync.h"
 
 /* Whether shm's size can change: a named segment of a backend that
- * resizes, without a heap (which has a size of its own). */
+ * resizes. */
 static int resizable(const pshm_t *shm)
 {
-	return shm->ops->resize != NULL && shm->ops->remap != NULL && shm->name[0] != '\0' &&
-	       !shm->managed;
+	return shm->ops->resize != NULL && shm->ops->remap != NULL && shm->name[0] != '\0';
+}
+
+/* Make the segment of map, whose resize lock the caller holds, size usable
+ * bytes in len: one with a heap only grows (its blocks stay where they
+ * are, and the heap takes the new bytes at its end). */
+static int resize_locked(pshm_t *shm, size_t size, size_t len, unsigned flags)
+{
+	if (shm->managed && size < shm->map.usable)
+		return -ENOTSUP;
+	return shm->ops->resize(&shm->map, size, len, pshm__make_how(flags));
 }
 
 /* Take the resize lock of the header at hdr: 0 or a negative code.  A
@@ -33,7 +42,8 @@ static int lock_resizing(struct pshm__header *hdr)
 
 PSHM_EXTERN int pshm_resize(pshm_t *shm, size_t size, unsigned flags)
 {
-	if (shm == NULL || size == 0 || (flags & ~PSHM_NORESERVE))
+	if (shm == NULL || size == 0 || (flags & ~PSHM_NORESERVE) ||
+	    (shm->managed && (flags & PSHM_NORESERVE))) /* as pshm_create refuses it */
 		return -EINVAL;
 	size_t len = pshm__mapping_length(size, pshm__page_size());
 	if (len == 0)
@@ -51,11 +61,12 @@ PSHM_EXTERN int pshm_resize(pshm_t *shm, size_t size, unsigned flags)
 		rc = lock_resizing(shm->map.addr);
 	if (rc < 0)
 		return rc;
-	unsigned how = pshm__make_how(flags);
-	rc = shm->ops->resize(&shm->map, size, len, how);
+	rc = resize_locked(shm, size, len, flags);
 	/* the mapping may have moved: its header, and the lock, with it */
 	int unlocked = -pshm__lock_owned.unlock(((struct pshm__header *)shm->map.addr)->resize_lock);
 	shm->size = shm->map.usable; /* what is mapped now, whatever failed */
+	if (rc == 0 && unlocked == 0 && shm->managed)
+		rc = pshm__heap_follow(shm); /* the heap takes the new bytes now */
 	return rc < 0 ? rc : unlocked;
 }
 

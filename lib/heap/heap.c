@@ -2,7 +2,8 @@
  * heap.c - what every call on a heap does first and last, and the
  * allocator's calls as the core's public ones use them: open the heap at
  * (base, size), take its lock, repair it first if the lock's last holder
- * died; then allocate, free, resize, describe.  Nothing here knows a
+ * died, grow it if its segment grew; then allocate, free, resize,
+ * describe.  Nothing here knows a
  * segment's handle (core/managed.c has the public calls).
  */
 #include "config.h"
@@ -22,12 +23,15 @@ int pshm__heap_enter(void *base, size_t len, int managed, struct pshm__heap_view
 	rc = pshm__mutex_lock(&v->h->lock);
 	int locked = rc == 0 || rc == PSHM_EOWNERDEAD;
 	if (rc == PSHM_EOWNERDEAD) {
+		pshm__heap_finish_growth(v);
 		rc = pshm__heap_repair(v);
 		int consistent = pshm_mutex_consistent(&v->h->lock);
 		rc = rc < 0 ? rc : consistent;
 	}
 	if (rc == 0 && v->h->broken != 0)
 		rc = PSHM_ECORRUPT;
+	if (rc == 0) /* a segment made larger (pshm_resize): its heap follows */
+		rc = pshm__heap_grow(v);
 	if (rc < 0 && locked)
 		pshm__mutex_unlock(&v->h->lock);
 	return rc;

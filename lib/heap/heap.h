@@ -105,12 +105,15 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "heads must be stored whole, across 
 
 /* A heap as one call sees it: where it is mapped, and its bounds read once
  * (another process may write over the header; every offset read from the
- * heap is checked against these before it is followed). */
+ * heap is checked against these before it is followed); limit, where this
+ * process's mapping ends (a multiple of the grain), which the heap may
+ * grow to. */
 struct pshm__heap_view {
 	unsigned char *base;
 	struct pshm__heap *h;
 	uint64_t first;
 	uint64_t end;
+	uint64_t limit;
 };
 
 static inline _Atomic uint64_t *pshm__head_word(const struct pshm__heap_view *v, uint64_t off)
@@ -170,6 +173,10 @@ typedef int (*pshm__block_visit)(const struct pshm__heap_view *v, uint64_t off, 
  * closing head, PSHM_ECORRUPT where it breaks, or what visit returned. */
 int pshm__heap_walk(const struct pshm__heap_view *v, pshm__block_visit visit, void *arg);
 
+/* Where a heap in len usable bytes ends: a multiple of the grain, below
+ * the largest heap. */
+uint64_t pshm__heap_limit(size_t len);
+
 /* Make a heap of the len bytes at base (pshm_create, PSHM_MANAGED):
  * 0, or -EINVAL if they cannot hold one. */
 int pshm__heap_format(void *base, size_t len);
@@ -177,8 +184,23 @@ int pshm__heap_format(void *base, size_t len);
 /* Open the heap at base in a usable area of len bytes, which its segment's
  * header says was made with a heap (managed nonzero) or without one: 0,
  * PSHM_ENOHEAP (no heap was made), PSHM_EVERSION or PSHM_ECORRUPT (one was
- * made and is overwritten, its magic included). */
+ * made and is overwritten, its magic included), -ESTALE (it reaches past
+ * len: it grew in a larger mapping, or it is overwritten). */
 int pshm__heap_open(void *base, size_t len, int managed, struct pshm__heap_view *v);
+
+/* Grow the heap, whose lock the caller holds, to v->limit where that adds
+ * a block: the bytes after the closing head become a free block.  Crash
+ * safe: the closing head at the new end is written first, then inflight
+ * names the old closing block as being freed, then one store of its head
+ * takes the chain to the new end, then the header's end follows
+ * (pshm__heap_finish_growth finishes a grower that died between these
+ * two), then the block is freed as any other.  0 or PSHM_ECORRUPT. */
+int pshm__heap_grow(struct pshm__heap_view *v);
+
+/* After a holder's death, before the repair: if the chain was taken past
+ * the header's end by a grower that died before it moved the end, move
+ * it (the repair then frees the block in flight). */
+void pshm__heap_finish_growth(struct pshm__heap_view *v);
 
 /* Rebuild what is derived from the chain, finishing the call in flight
  * and freeing named objects' blocks no name leads to: 0 or PSHM_ECORRUPT
@@ -241,8 +263,9 @@ int pshm__quick_flush(const struct pshm__heap_view *v);
 
 /* Open the heap in the len usable bytes at base (managed: its segment was
  * made with one, as pshm__heap_open) and take its lock, repairing the heap
- * if the last holder died: 0, or the code the call returns (PSHM_ENOHEAP,
- * PSHM_EVERSION, PSHM_ECORRUPT, -EDEADLK...). */
+ * if the last holder died and growing it to len if it is smaller: 0, or
+ * the code the call returns (PSHM_ENOHEAP, PSHM_EVERSION, PSHM_ECORRUPT,
+ * -ESTALE, -EDEADLK...). */
 int pshm__heap_enter(void *base, size_t len, int managed, struct pshm__heap_view *v);
 
 /* Clear inflight and unlock; returns rc, after marking the heap broken if

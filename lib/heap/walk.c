@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "heap/heap.h"
+#include "os/sys.h" /* ESTALE where the system has none */
 
 int pshm__heap_walk(const struct pshm__heap_view *v, pshm__block_visit visit, void *arg)
 {
@@ -28,11 +29,15 @@ int pshm__heap_walk(const struct pshm__heap_view *v, pshm__block_visit visit, vo
 	return closing == PSHM__BLOCK_USED ? 0 : PSHM_ECORRUPT;
 }
 
-int pshm__heap_format(void *base, size_t len)
+uint64_t pshm__heap_limit(size_t len)
 {
 	uint64_t end = (uint64_t)len & ~(uint64_t)(PSHM__HEAP_GRAIN - 1);
-	if (end >= PSHM__HEAP_MAX_SIZE)
-		end = PSHM__HEAP_MAX_SIZE - PSHM__HEAP_GRAIN;
+	return end < PSHM__HEAP_MAX_SIZE ? end : PSHM__HEAP_MAX_SIZE - PSHM__HEAP_GRAIN;
+}
+
+int pshm__heap_format(void *base, size_t len)
+{
+	uint64_t end = pshm__heap_limit(len);
 	if (len < PSHM_HEAP_MIN)
 		return -EINVAL;
 	struct pshm__heap *h = base;
@@ -59,7 +64,11 @@ int pshm__heap_open(void *base, size_t len, int managed, struct pshm__heap_view 
 		return managed ? PSHM_ECORRUPT : PSHM_ENOHEAP;
 	if (h->version != PSHM__HEAP_VERSION)
 		return PSHM_EVERSION;
-	*v = (struct pshm__heap_view){.base = base, .h = h, .first = h->first, .end = h->end};
+	uint64_t end = atomic_load_explicit((_Atomic uint64_t *)(void *)&h->end, memory_order_acquire);
+	*v = (struct pshm__heap_view){.base = base, .h = h, .first = h->first, .end = end,
+	                              .limit = pshm__heap_limit(len)};
+	if (v->end > len && v->end < PSHM__HEAP_MAX_SIZE)
+		return -ESTALE;
 	if (h->header_size != sizeof(*h) || v->first != PSHM__HEAP_FIRST || v->end > len ||
 	    v->end >= PSHM__HEAP_MAX_SIZE || v->end % PSHM__HEAP_GRAIN != 0 ||
 	    v->end < v->first + PSHM__HEAP_MIN_BLOCK || h->broken != 0)

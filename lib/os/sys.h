@@ -15,6 +15,13 @@
 
 #include "pshm.h" /* the system's types as the public header names them */
 
+/* Windows' C runtime has no ESTALE, which a managed segment that grew in
+ * another process's mapping gives (core/managed.c), and no segment there
+ * grows: Linux's value, so that the shared rooms compile. */
+#ifndef ESTALE
+#define ESTALE 116
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* System-call helpers (sys.c): below everything else                        */
 
