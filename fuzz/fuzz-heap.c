@@ -3,11 +3,13 @@
  * another process overwrote with anything: a made heap, some blocks
  * allocated and freed, then the input's bytes written over it; then what
  * every heap call does to it (open, allocate, free, resize, the repair
- * after a holder's death, the check and the statistics).  None may read or
- * write outside the heap, crash or loop: a heap it cannot trust is
+ * after a holder's death, finishing a dead grower's growth, growing into
+ * a segment made larger, the check and the statistics).  None may read or
+ * write outside the segment, crash or loop: a heap it cannot trust is
  * PSHM_ECORRUPT (or PSHM_ENOHEAP, PSHM_EVERSION when the header is not a
- * heap's).  Whatever the check accepts must be a heap that allocations
- * and frees keep whole.
+ * heap's, -ESTALE when it claims to reach past the segment).  Whatever the
+ * check accepts must be a heap that growth, allocations and frees keep
+ * whole.
  *
  *   make fuzz                      every harness, FUZZ_SECONDS (30) each
  *   fuzz/fuzz-heap fuzz/corpus-heap -max_total_time=3600   for longer
@@ -84,28 +86,42 @@ static void use_sound_heap(const struct pshm__heap_view *v, uint8_t how)
 		abort();
 }
 
+/* A heap the check accepted grows whole into the segment's new bytes. */
+static void grow_sound_heap(struct pshm__heap_view *v)
+{
+	if (pshm__heap_grow(v) != 0 || pshm__heap_verify(v) != 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	unsigned char *base = aligned_alloc(64, HEAP_BYTES);
+	unsigned char *base = aligned_alloc(64, 2 * HEAP_BYTES);
 	if (base == NULL)
 		return 0;
+	memset(base, 0, 2 * HEAP_BYTES);
 	uint64_t offs[8];
 	make_heap(base, offs);
 	overwrite(base, data, size);
 	struct pshm__heap_view v;
-	int rc = pshm__heap_open(base, HEAP_BYTES, 1, &v);
-	if (rc == 0 && (data[0] & 1))
-		rc = pshm__heap_repair(&v); /* as after a holder's death */
+	size_t len = (data[0] & 2) ? 2 * HEAP_BYTES : HEAP_BYTES; /* the segment grew, or not */
+	int rc = pshm__heap_open(base, len, 1, &v);
+	if (rc == 0 && (data[0] & 1)) { /* as after a holder's death */
+		pshm__heap_finish_growth(&v);
+		rc = pshm__heap_repair(&v);
+	}
 	if (rc == 0) {
 		pshm_heap_info_t info;
 		pshm__heap_describe(&v, &info);
-		if (pshm__heap_verify(&v) == 0)
+		if (pshm__heap_verify(&v) == 0) {
+			grow_sound_heap(&v);
 			use_sound_heap(&v, data[0]);
-		else
+		} else {
 			(void)pshm__heap_give(&v, offs[data[0] % 8], 0); /* must not crash */
-	} else if (rc != PSHM_ENOHEAP && rc != PSHM_EVERSION && rc != PSHM_ECORRUPT) {
+		}
+	} else if (rc != PSHM_ENOHEAP && rc != PSHM_EVERSION && rc != PSHM_ECORRUPT &&
+	           rc != -ESTALE) {
 		abort();
 	}
 	free(base);
