@@ -3,8 +3,8 @@
  * allocator's calls as the core's public ones use them: open the heap at
  * (base, size), take its lock, repair it first if the lock's last holder
  * died, grow it if its segment grew; then allocate, free, resize,
- * describe.  Nothing here knows a
- * segment's handle (core/managed.c has the public calls).
+ * describe.  Nothing here knows a segment's handle (core/managed.c has
+ * the public calls).
  */
 #include "config.h"
 
