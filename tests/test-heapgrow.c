@@ -4,7 +4,9 @@
  * where it was; a process that maps less is told so (-ESTALE) until it
  * remaps; shrinking and PSHM_NORESERVE are refused; a grower killed at any instant leaves the
  * heap as it was or grown, and one killed between taking the chain on and
- * moving the heap's end is finished by the next heap call.
+ * moving the heap's end is finished by the next heap call; a resize that
+ * waited for the lock while the segment grew past its size does not
+ * shrink it.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -281,5 +283,72 @@ BACKEND_TEST(heapgrow, a_grower_dead_between_the_chain_and_the_end_is_finished)
 	cr_expect_eq(info.blocks, 1);
 	pshm_off_t big;
 	cr_expect_eq(pshm_alloc(shm, largest - 8, &big), 0);
+	cr_assert_eq(pshm_destroy(shm), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A resize that waited for the lock                                        */
+
+static int sleep_until_killed(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return 1; /* never */
+}
+
+struct stale {
+	pshm_t *shm; /* mapped at SMALL: this process's view before it waits */
+	int started[2];
+};
+
+/* Resize to LARGE from a mapping of SMALL, waiting for the resize lock
+ * meanwhile: the segment grew past LARGE while it waited, so a heap's
+ * answer is -ENOTSUP (it never shrinks).  Exit status: 0, or what failed. */
+static int resize_after_waiting(void *arg)
+{
+	struct stale *s = arg;
+	close(s->started[0]);
+	if (test_signal(s->started[1]) != 0)
+		return 1;
+	int rc = pshm_resize(s->shm, LARGE, 0);
+	return rc == -ENOTSUP ? 0 : rc == 0 ? 2 : 3;
+}
+
+/* Grow shm's segment to usable bytes by hand, as a resizer holding the lock
+ * would: the file, then the size its header records. */
+static void grow_by_hand(pshm_t *shm, size_t usable)
+{
+	int fd = pshm_export_fd(shm, 0);
+	cr_assert_geq(fd, 0);
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = (HDR_SIZE + usable + (size_t)page - 1) / (size_t)page * (size_t)page;
+	cr_assert_eq(ftruncate(fd, (off_t)len), 0);
+	close(fd);
+	uint64_t size = usable;
+	memcpy((char *)pshm_addr(shm) - HDR_SIZE + HDR_USABLE_SIZE, &size, sizeof(size));
+}
+
+BACKEND_TEST(heapgrow, a_resize_that_waited_for_the_lock_never_shrinks_a_heap)
+{
+	char name[PSHM_NAME_MAX + 1];
+	pshm_t *shm = managed(backend, name, SMALL);
+	if (shm == NULL)
+		return;
+	pid_t holder = test_fork(sleep_until_killed, NULL);
+	test_forge_resizer(shm, holder); /* a live resizer holds the lock */
+	struct stale s = {.shm = shm};
+	cr_assert_eq(pipe(s.started), 0);
+	pid_t waiter = test_fork(resize_after_waiting, &s);
+	cr_assert_eq(test_await(s.started[0]), 0);
+	nanosleep(&(struct timespec){0, 100000000L}, NULL); /* it waits for the lock by now */
+	grow_by_hand(shm, 4 * LARGE);
+	kill(holder, SIGKILL);
+	cr_assert_eq(test_wait(holder), 128 + SIGKILL);
+	cr_expect_eq(test_wait(waiter), 0, "the waiter's resize shrank the heap or failed");
+	cr_assert_eq(pshm_remap(shm), 1);
+	cr_expect_eq(pshm_size(shm), 4 * LARGE, "the segment kept its size");
+	cr_expect_eq(pshm_heap_check(shm), 0);
+	close(s.started[0]), close(s.started[1]);
 	cr_assert_eq(pshm_destroy(shm), 0);
 }

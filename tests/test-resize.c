@@ -200,18 +200,6 @@ static int exit_at_once(void *arg)
 	return 0;
 }
 
-/* Forge, in shm's header, a resize lock held by process pid (which wrote
- * its record too), as tests/rawobj.h lays the lock out. */
-static void forge_resizer(pshm_t *shm, pid_t pid)
-{
-	unsigned char *lock = (unsigned char *)pshm_addr(shm) - HDR_SIZE + HDR_RESIZE_LOCK;
-	uint32_t word = (uint32_t)pid;
-	uint64_t holder = (uint64_t)pid << 32, ns = test_pid_namespace();
-	memcpy(lock + GUARD_HOLDER, &holder, sizeof(holder));
-	memcpy(lock + GUARD_NAMESPACE, &ns, sizeof(ns));
-	memcpy(lock + GUARD_WORD, &word, sizeof(word));
-}
-
 BACKEND_TEST(resize, a_resizer_that_died_holding_the_lock_does_not_wedge_it)
 {
 	char name[PSHM_NAME_MAX + 1];
@@ -220,7 +208,7 @@ BACKEND_TEST(resize, a_resizer_that_died_holding_the_lock_does_not_wedge_it)
 		return;
 	pid_t dead = test_fork(exit_at_once, NULL);
 	cr_assert_eq(test_wait(dead), 0);
-	forge_resizer(shm, dead);
+	test_forge_resizer(shm, dead);
 	alarm(10); /* a hang is a failure, not a stuck suite */
 	cr_assert_eq(pshm_resize(shm, LARGE, 0), 0);
 	cr_assert_eq(pshm_resize(shm, SMALL, 0), 0, "and it was left free");

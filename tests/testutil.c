@@ -303,6 +303,16 @@ long test_kernel_page_kib(const void *addr)
 	return kib;
 }
 
+void test_forge_resizer(pshm_t *shm, pid_t pid)
+{
+	unsigned char *lock = (unsigned char *)pshm_addr(shm) - HDR_SIZE + HDR_RESIZE_LOCK;
+	uint32_t word = (uint32_t)pid;
+	uint64_t holder = (uint64_t)pid << 32, ns = test_pid_namespace();
+	memcpy(lock + GUARD_HOLDER, &holder, sizeof(holder));
+	memcpy(lock + GUARD_NAMESPACE, &ns, sizeof(ns));
+	memcpy(lock + GUARD_WORD, &word, sizeof(word));
+}
+
 int test_under_valgrind(void)
 {
 	const char *preload = getenv("LD_PRELOAD");

@@ -105,6 +105,10 @@ size_t test_huge_pages_set_aside(void);
  * (/proc/self/smaps); -1 if unknown. */
 long test_kernel_page_kib(const void *addr);
 
+/* Forge, in named segment shm's header, a resize lock held by process pid
+ * (which wrote its record too), as tests/rawobj.h lays the lock out. */
+void test_forge_resizer(pshm_t *shm, pid_t pid);
+
 /* Whether this process runs under valgrind (which changes some system
  * calls: it drops shmget's SHM_HUGETLB, for one). */
 int test_under_valgrind(void);
