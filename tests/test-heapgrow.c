@@ -178,7 +178,7 @@ static int grow_again_and_again(void *arg)
 			return 1;
 		size_t next = pshm_size(g->shm) + GROWTH;
 		if (next > LARGE * 64)
-			return 0; /* far enough: the parent starts again */
+			return 0; /* far enough: the test ends */
 		int rc = pshm_resize(g->shm, next, 0);
 		if (rc != 0)
 			return 2;
