@@ -303,7 +303,8 @@ struct pshm__backend_ops {
 	int (*export_fd)(const struct pshm__map *map, unsigned seals);
 
 	/* resize: with the header's resize lock held, make map's named
-	 * segment usable bytes in a file of len (how: PSHM__MAKE_RESERVE),
+	 * segment usable bytes in a file of len (how: PSHM__MAKE_RESERVE;
+	 * PSHM__MAKE_GROW_ONLY: -ENOTSUP if that is less than recorded),
 	 * recorded in its header so that no reader sees more usable bytes
 	 * than the file holds, and map all of it.  remap: map the size the
 	 * header records now (rdonly: read-only).  NULL: fixed sizes. */
@@ -325,6 +326,8 @@ struct pshm__backend_ops {
 #define PSHM__MAKE_HUGE 0x2u    /* back it with huge pages (len is a multiple
                                    of pshm__huge_page_size()); -ENOTSUP where
                                    the backend cannot */
+#define PSHM__MAKE_GROW_ONLY 0x8u /* resize: never to less than the size
+                                     recorded (a managed segment's heap) */
 
 /* The ops of made_by if its segments have descriptors (DEFAULT: of any
  * backend built here whose segments have them): 0, -ENOTSUP (not built

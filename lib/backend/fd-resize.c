@@ -135,6 +135,8 @@ int pshm__fd_resize(struct pshm__map *map, size_t usable, size_t len, unsigned h
 		rc = -EFBIG;
 	if (rc == 0)
 		rc = recorded_size(map->fd, &old_usable, &old_len);
+	if (rc == 0 && (how & PSHM__MAKE_GROW_ONLY) && usable < old_usable)
+		rc = -ENOTSUP; /* judged under the lock: another may have grown it */
 	if (rc < 0)
 		return rc;
 	int growing = len > old_len;

@@ -21,19 +21,13 @@ static int resizable(const pshm_t *shm)
 
 /* Make the segment of map, whose resize lock the caller holds, size usable
  * bytes in len: one with a heap only grows (its blocks stay where they
- * are, and the heap takes the new bytes at its end), judged by the size
- * recorded now, under the lock (another resizer may have grown it while
- * the caller waited). */
+ * are, and the heap takes the new bytes at its end), as the backend judges
+ * by the size recorded under the lock (another resizer may have grown it
+ * while the caller waited). */
 static int resize_locked(pshm_t *shm, size_t size, size_t len, unsigned flags)
 {
-	if (shm->managed) {
-		int rc = shm->ops->remap(&shm->map, 0);
-		if (rc < 0)
-			return rc;
-		if (size < shm->map.usable)
-			return -ENOTSUP;
-	}
-	return shm->ops->resize(&shm->map, size, len, pshm__make_how(flags));
+	unsigned how = pshm__make_how(flags) | (shm->managed ? PSHM__MAKE_GROW_ONLY : 0);
+	return shm->ops->resize(&shm->map, size, len, how);
 }
 
 /* Take the resize lock of the header at hdr: 0 or a negative code.  A

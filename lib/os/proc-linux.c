@@ -17,7 +17,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,29 +97,17 @@ int pshm__count_mappers(dev_t dev, ino_t ino)
 
 /*
  * A process's own PID namespace never changes, but a child forked after
- * unshare(CLONE_NEWPID) lives in another: the answer is kept per process
- * (its pid, and forgotten in every fork child), since reading it costs a
- * path lookup in /proc on every pshm_create.  (Only a child made by a raw
- * clone(CLONE_NEWPID), which runs no fork handlers, given its parent's
- * pid number in the new namespace, would be misled.)
+ * unshare(CLONE_NEWPID) lives in another: the answer is kept with the
+ * process that read it (pshm__self_pid, which a fork child asks anew),
+ * since reading it costs a path lookup in /proc on every pshm_create.
+ * (A child made by a raw clone(), which runs no fork handlers, is told its
+ * parent's id, and its parent's namespace, as sys.c says.)
  */
 static _Atomic uint64_t known_ns;  /* 0: not read in this process */
 static _Atomic pid_t known_ns_pid; /* the process that read it */
-static pthread_once_t forget_once = PTHREAD_ONCE_INIT;
-
-static void forget_namespace(void)
-{
-	atomic_store_explicit(&known_ns, 0, memory_order_relaxed);
-}
-
-static void forget_in_children(void)
-{
-	pthread_atfork(NULL, NULL, forget_namespace);
-}
 
 uint64_t pshm__pid_namespace(void)
 {
-	pthread_once(&forget_once, forget_in_children);
 	pid_t self = pshm__self_pid();
 	uint64_t ns = atomic_load_explicit(&known_ns, memory_order_relaxed);
 	if (ns != 0 && atomic_load_explicit(&known_ns_pid, memory_order_relaxed) == self)

@@ -162,9 +162,11 @@ int pshm__process_exists(pshm_pid_t pid)
  * The process id is asked once per process and forgotten in every fork
  * child (a fork handler), as pshm_create records it in every header it
  * writes.  Only a child made by a raw clone(), which runs no fork
- * handlers, would be told its parent's id: it records a creator that is
- * not the one, which the flock it holds on the file outweighs for any
- * cleaner.  The effective user id is not kept: a process may change it.
+ * handlers, would be told its parent's id (and, as proc-linux.c keys its
+ * PID namespace on this id, its parent's namespace): it records a creator
+ * that is not the one, which the flock it holds on the file outweighs for
+ * any cleaner.  The effective user id is not kept: a process may change
+ * it.
  */
 static _Atomic pshm_pid_t known_pid; /* 0: not asked in this process */
 static pthread_once_t forget_pid_once = PTHREAD_ONCE_INIT;

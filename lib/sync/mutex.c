@@ -204,9 +204,11 @@ static int fast_kind(const struct pshm__mutex *mx)
 int pshm__mutex_lock(pshm_mutex_t *m)
 {
 	struct pshm__mutex *mx = mutex_of(m);
-	if (!fast_kind(mx) ||
-	    atomic_load_explicit(&mx->health, memory_order_relaxed) == UNRECOVERABLE)
+	if (!fast_kind(mx))
 		return lock(m, PSHM__LOCK_WAIT, NULL);
+	int rc = lock_refusal(mx);
+	if (rc != 0)
+		return rc;
 	int err = pthread_mutex_trylock((pthread_mutex_t *)(void *)mx->lock);
 	if (err == 0)
 		return 0;
@@ -245,10 +247,7 @@ int pshm__mutex_unlock(pshm_mutex_t *m)
 	struct pshm__mutex *mx = mutex_of(m);
 	if (mx == NULL || kind_of(mx) == NULL)
 		return -EINVAL;
-	/* Only the holder changes health: read before the unlock, it is ours. */
 	int died = atomic_load_explicit(&mx->health, memory_order_relaxed) == OWNER_DIED;
-	if (fast_kind(mx) && !died)
-		return -pthread_mutex_unlock((pthread_mutex_t *)(void *)mx->lock);
 	int err = fast_kind(mx) ? pthread_mutex_unlock((pthread_mutex_t *)(void *)mx->lock)
 	                        : kind_of(mx)->unlock(mx->lock);
 	if (err != 0)
