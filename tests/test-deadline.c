@@ -9,10 +9,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -209,3 +212,60 @@ Test(deadline, setting_the_clock_back_does_not_stretch_a_timed_lock, .timeout = 
 	close(h.release);
 	pshm_destroy(shm);
 }
+
+#if defined(__linux__) && defined(__GLIBC__)
+/* In a pshm_mutex_t of the robust pthread kind, glibc's lock word: the
+ * holder's thread id, and the waiters flag (bit 31). */
+#define GLIBC_LOCK_WORD 16
+#define FUTEX_WAITERS_FLAG 0x80000000u
+
+static int lock_and_leave(void *arg)
+{
+	int rc = pshm_mutex_lock(arg);
+	return rc != 0 ? 2 : pshm_mutex_unlock(arg) == 0 ? 0 : 3;
+}
+
+/* Wait for pid until ms have passed: its status, or -1 if it goes on. */
+static int wait_at_most(pid_t pid, long ms)
+{
+	for (long waited = 0; waited < ms; waited += 10) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		nanosleep(&(struct timespec){0, 10000000L}, NULL);
+	}
+	return -1;
+}
+
+/* The unlocker wakes one sleeper; if that one is killed before it takes
+ * the lock, the wake-up is lost with it and the word says "free, nobody
+ * waits": forged here.  The other sleeper must not sleep for ever. */
+BACKEND_TEST(deadline, a_waiter_whose_wake_up_was_lost_takes_the_free_mutex_soon)
+{
+	struct shared *s;
+	pshm_t *shm = new_shared(backend, &s);
+	struct holder h;
+	pid_t holder = start_holder(s, &h);
+	_Atomic unsigned *word = (_Atomic unsigned *)(void *)((char *)&s->mutex + GLIBC_LOCK_WORD);
+	int glibc_kind = (atomic_load(word) & 0x3fffffffu) == (unsigned)holder;
+	pid_t waiter = glibc_kind ? test_fork(lock_and_leave, &s->mutex) : -1;
+	for (int tick = 0; glibc_kind && !(atomic_load(word) & FUTEX_WAITERS_FLAG); tick++) {
+		cr_assert_lt(tick, 5000, "the waiter never went to sleep");
+		nanosleep(&(struct timespec){0, 1000000L}, NULL);
+	}
+	if (glibc_kind)
+		atomic_store(word, 0u);
+	cr_assert_eq(kill(holder, SIGKILL), 0); /* its robust list: the word is not its own now */
+	cr_assert_eq(test_wait(holder), 128 + SIGKILL);
+	close(h.release);
+	if (!glibc_kind) {
+		pshm_destroy(shm);
+		cr_skip_test("not glibc's robust pthread mutex here");
+	}
+	int status = wait_at_most(waiter, 5000);
+	if (status < 0)
+		kill(waiter, SIGKILL), test_wait(waiter);
+	cr_expect_eq(status, 0, "the waiter slept on behind a free lock (%d)", status);
+	pshm_destroy(shm);
+}
+#endif

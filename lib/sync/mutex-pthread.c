@@ -62,6 +62,27 @@ static int lock_until(pthread_mutex_t *lock, const struct timespec *deadline)
 #endif
 }
 
+/*
+ * Wait for the lock without a deadline, in slices: a waiter that the
+ * unlocker wakes and that is killed before it takes the lock takes the
+ * wake-up with it, and if no other waiter comes to set the futex's
+ * waiters flag again, the unlocks that follow wake nobody: the others
+ * would sleep for ever behind a lock that is free (seen with eight
+ * processes in one heap, one of them never waiting).  Each slice's end
+ * makes a sleeper try again and set the flag.
+ */
+#define WAIT_SLICE_NS 100000000L
+
+static int lock_waiting(pthread_mutex_t *lock)
+{
+	for (;;) {
+		struct timespec deadline = pshm__deadline_after(CLOCK_MONOTONIC, WAIT_SLICE_NS / 1000000L);
+		int err = lock_until(lock, &deadline);
+		if (err != ETIMEDOUT)
+			return err;
+	}
+}
+
 /* Whether the mutex looks free, read without writing to it: 1 free, 0
  * held, -1 where this libc's layout is not known (then nobody watches it). */
 static int looks_free(pthread_mutex_t *lock)
@@ -106,7 +127,7 @@ static int pthread_lock(void *lock, enum pshm__lock_how how, const struct timesp
 	struct attempt a = {lock, EBUSY};
 	if (looks_free(lock) >= 0 && pshm__spin(try_when_free, &a, estimate))
 		return a.err;
-	return how == PSHM__LOCK_WAIT ? pthread_mutex_lock(lock) : lock_until(lock, deadline);
+	return how == PSHM__LOCK_WAIT ? lock_waiting(lock) : lock_until(lock, deadline);
 }
 
 static int pthread_unlock(void *lock)
