@@ -109,7 +109,7 @@ step_lanes() {
 		"sysv-only      ||--disable-posix --disable-mmap --enable-werror             |check"
 		"posix-only     ||--disable-sysv --disable-mmap --enable-werror              |check"
 		"mmap-only      ||--disable-sysv --disable-posix --enable-werror             |check"
-		"fallback       ||--disable-robust-mutex --disable-futex --enable-werror     |check TESTS='tests/test-sync tests/race-sync tests/test-segment tests/test-sem tests/test-deadline tests/test-heapkill'"
+		"fallback       ||--disable-robust-mutex --disable-futex --enable-werror     |check TESTS='tests/test-sync tests/race-sync tests/test-segment tests/test-sem tests/test-deadline tests/test-heapkill tests/test-heapslots'"
 		"asan-ubsan     ||CC=clang CFLAGS='-g -O1 $san' LDFLAGS='$san' --enable-werror --disable-shared|check"
 		"valgrind       ||--enable-werror                                            |check-valgrind"
 		"default-sysv   ||--with-default-backend=sysv --enable-werror                |lib/libpshm.la"

@@ -883,9 +883,10 @@ PSHM_EXTERN int pshm_object_list(pshm_t *shm,
 /* What pshm_heap_stat() says of a heap.  The reserved bytes keep its size
  * when fields are added. */
 typedef struct pshm_heap_info {
-	size_t size;         /* bytes the heap manages (blocks and their heads) */
+	size_t size;         /* bytes the heap manages for its callers (blocks and
+	                        their heads; not the slot table of a large heap) */
 	size_t in_use;       /* bytes of the blocks in use, heads included */
-	size_t free;         /* bytes of the free blocks */
+	size_t free;         /* bytes of the free blocks (those slots cache too) */
 	size_t largest_free; /* the largest size one pshm_alloc() can get now */
 	size_t blocks;       /* blocks in use, named objects included */
 	size_t objects;      /* named objects */

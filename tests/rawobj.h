@@ -70,17 +70,22 @@ const char *test_mmap_dir(void);
 
 /*
  * The heap of a PSHM_MANAGED segment, at pshm_addr(), as lib/heap.h lays it
- * out (heap format 1).  Pinned here for the same reason as the header.
+ * out (heap formats 1 and 2).  Pinned here for the same reason as the header.
  */
 #define HEAP_MAGIC 0           /* uint64: "PSHMHEAP" */
-#define HEAP_VERSION 8         /* uint32: 1 */
+#define HEAP_VERSION 8         /* uint32: 1, or 2 for a heap with slots */
 #define HEAP_FIRST 16          /* uint64: the first block's offset */
 #define HEAP_END 24            /* uint64: where the closing head's block is */
 #define HEAP_LOCK 32           /* pshm_mutex_t: the heap's lock */
 #define HEAP_INFLIGHT 96       /* uint64: the block a heap call is changing, | 1
                                   allocating it, | 2 freeing it */
 #define HEAP_QUICK 3400        /* uint64[65]: freed small blocks by size / 16 */
+#define HEAP_SLOTS 4056        /* uint64: version 2, the slot table's offset */
 #define HEAP_FIRST_BLOCK 4096  /* the offset of the first block */
+#define SLOTS_FIRST 64         /* in the slot table: slot 0 */
+#define SLOT_SIZE 960          /* a slot: its pshm_mutex_t, then... */
+#define SLOT_INFLIGHT 64       /* uint64: the block its holder takes (| 1) or puts (| 2) */
+#define SLOTS_MIN_HEAP ((size_t)256 * 1024) /* a heap this large has slots */
 #define HEAP_BLOCK_HEAD (-8)   /* a block's head: uint64 size | flags, before it */
 
 /* The list that pshm-helper's heap-push and test-heap build in a managed

@@ -12,6 +12,7 @@
 
 #include "core/handle.h"
 #include "heap/heap.h"
+#include "heap/slots.h"
 
 #define MAX_ALIGN (UINT64_C(1) << 20)
 
@@ -29,18 +30,25 @@ static int past_mapping(const pshm_t *shm)
 	return recorded > shm->size ? -ESTALE : PSHM_ECORRUPT;
 }
 
-/* Open shm's heap, locked: 0, or the code the call returns (-EINVAL,
- * -EACCES, PSHM_ENOHEAP, PSHM_EVERSION, PSHM_ECORRUPT, -ESTALE,
- * -EDEADLK...). */
-static int enter(pshm_t *shm, struct pshm__heap_view *v)
+/* Open shm's heap, not locked: 0, or the code the call returns (-EINVAL,
+ * -EACCES, PSHM_ENOHEAP, PSHM_EVERSION, PSHM_ECORRUPT, -ESTALE). */
+static int open_heap(pshm_t *shm, struct pshm__heap_view *v)
 {
 	void *addr = NULL;
 	size_t size = 0;
 	int managed = 0;
 	int rc = pshm__usable_area(shm, &addr, &size, &managed);
 	if (rc == 0)
-		rc = pshm__heap_enter(addr, size, managed, v);
+		rc = pshm__heap_open(addr, size, managed, v);
 	return rc == -ESTALE ? past_mapping(shm) : rc;
+}
+
+/* Open shm's heap and lock it: 0, or the code the call returns (as
+ * open_heap, and -EDEADLK...). */
+static int enter(pshm_t *shm, struct pshm__heap_view *v)
+{
+	int rc = open_heap(shm, v);
+	return rc != 0 ? rc : pshm__heap_lock(v);
 }
 
 int pshm__heap_follow(pshm_t *shm)
@@ -50,19 +58,40 @@ int pshm__heap_follow(pshm_t *shm)
 	return rc != 0 ? rc : pshm__heap_leave(&v, 0);
 }
 
+/* After a call said rc: whether it is worth one more try, rc being
+ * -ENOMEM from a heap whose slots held blocks, now given back. */
+static int room_made(pshm_t *shm, int rc)
+{
+	struct pshm__heap_view v;
+	return rc == -ENOMEM && open_heap(shm, &v) == 0 && pshm__slots_flush(&v) == 1;
+}
+
+/* Allocate through a slot, or under the heap's lock. */
+static int try_allocate(pshm_t *shm, size_t size, uint64_t align, pshm_off_t *off)
+{
+	struct pshm__heap_view v;
+	uint64_t at;
+	int rc = open_heap(shm, &v);
+	if (rc != 0)
+		return rc;
+	rc = align == PSHM__HEAP_GRAIN ? pshm__slot_alloc(&v, size, &at) : 1;
+	if (rc == 1) { /* not through a slot */
+		rc = pshm__heap_lock(&v);
+		if (rc != 0)
+			return rc;
+		rc = pshm__heap_leave(&v, pshm__heap_alloc(&v, size, align, &at));
+	}
+	if (rc == 0)
+		*off = at;
+	return rc;
+}
+
 static int allocate(pshm_t *shm, size_t size, uint64_t align, pshm_off_t *off)
 {
 	if (size == 0 || off == NULL)
 		return -EINVAL;
-	struct pshm__heap_view v;
-	int rc = enter(shm, &v);
-	if (rc != 0)
-		return rc;
-	uint64_t at;
-	rc = pshm__heap_alloc(&v, size, align, &at);
-	if (rc == 0)
-		*off = at;
-	return pshm__heap_leave(&v, rc);
+	int rc = try_allocate(shm, size, align, off);
+	return room_made(shm, rc) ? try_allocate(shm, size, align, off) : rc;
 }
 
 PSHM_EXTERN int pshm_alloc(pshm_t *shm, size_t size, pshm_off_t *off)
@@ -80,10 +109,23 @@ PSHM_EXTERN int pshm_alloc_aligned(pshm_t *shm, size_t size, size_t align, pshm_
 PSHM_EXTERN int pshm_free(pshm_t *shm, pshm_off_t off)
 {
 	struct pshm__heap_view v;
-	int rc = enter(shm, &v);
+	int rc = open_heap(shm, &v);
+	if (rc == 0 && off != PSHM_OFF_NULL) {
+		rc = pshm__slot_free(&v, off); /* 1: not through a slot */
+		if (rc <= 0)
+			return rc;
+	}
+	rc = rc < 0 ? rc : pshm__heap_lock(&v);
 	if (rc != 0)
 		return rc;
 	return pshm__heap_leave(&v, off == PSHM_OFF_NULL ? 0 : pshm__heap_give(&v, off, 0));
+}
+
+static int try_realloc(pshm_t *shm, pshm_off_t *off, size_t size)
+{
+	struct pshm__heap_view v;
+	int rc = enter(shm, &v);
+	return rc != 0 ? rc : pshm__heap_leave(&v, pshm__heap_realloc(&v, off, size));
 }
 
 PSHM_EXTERN int pshm_realloc(pshm_t *shm, pshm_off_t *off, size_t size)
@@ -92,9 +134,8 @@ PSHM_EXTERN int pshm_realloc(pshm_t *shm, pshm_off_t *off, size_t size)
 		return -EINVAL;
 	if (*off == PSHM_OFF_NULL)
 		return allocate(shm, size, PSHM__HEAP_GRAIN, off);
-	struct pshm__heap_view v;
-	int rc = enter(shm, &v);
-	return rc != 0 ? rc : pshm__heap_leave(&v, pshm__heap_realloc(&v, off, size));
+	int rc = try_realloc(shm, off, size);
+	return room_made(shm, rc) ? try_realloc(shm, off, size) : rc;
 }
 
 PSHM_EXTERN void *pshm_ptr(const pshm_t *shm, pshm_off_t off)
@@ -118,14 +159,18 @@ PSHM_EXTERN int pshm_heap_stat(pshm_t *shm, pshm_heap_info_t *info)
 	if (info == NULL)
 		return -EINVAL;
 	struct pshm__heap_view v;
-	int rc = enter(shm, &v);
+	int rc = open_heap(shm, &v);
+	rc = rc != 0 ? rc : pshm__slots_flush(&v); /* what the slots hold is free */
+	rc = rc < 0 ? rc : pshm__heap_lock(&v);
 	return rc != 0 ? rc : pshm__heap_leave(&v, pshm__heap_stat(&v, info));
 }
 
 PSHM_EXTERN int pshm_heap_check(pshm_t *shm)
 {
 	struct pshm__heap_view v;
-	int rc = enter(shm, &v);
+	int rc = open_heap(shm, &v);
+	rc = rc != 0 ? rc : pshm__slots_verify(&v);
+	rc = rc != 0 ? rc : pshm__heap_lock(&v);
 	return rc != 0 ? rc : pshm__heap_leave(&v, pshm__heap_verify(&v));
 }
 
@@ -137,6 +182,10 @@ PSHM_EXTERN int pshm_object(pshm_t *shm, const char *name, size_t size,
 		return -EINVAL;
 	struct pshm__heap_view v;
 	int rc = enter(shm, &v);
+	rc = rc != 0 ? rc : pshm__heap_leave(&v, pshm__object_get(&v, name, size, init, arg, off));
+	if (!room_made(shm, rc))
+		return rc;
+	rc = enter(shm, &v);
 	return rc != 0 ? rc : pshm__heap_leave(&v, pshm__object_get(&v, name, size, init, arg, off));
 }
 

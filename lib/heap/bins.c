@@ -168,8 +168,7 @@ static void split_front(const struct pshm__heap_view *v, uint64_t off, uint64_t 
 static uint64_t keep(const struct pshm__heap_view *v, uint64_t off, uint64_t size, uint64_t need)
 {
 	if (size - need < PSHM__HEAP_MIN_BLOCK) {
-		uint64_t next = off + size;
-		pshm__set_head(v, next, pshm__head(v, next) & ~PSHM__BLOCK_PREV_FREE);
+		pshm__head_clear_flags(v, off + size, PSHM__BLOCK_PREV_FREE);
 		return size;
 	}
 	pshm__set_head(v, off + need, size - need);
@@ -293,8 +292,7 @@ int pshm__heap_give_merging(const struct pshm__heap_view *v, uint64_t off, uint6
 	if (rc < 0)
 		return rc;
 	pshm__bin_insert(v, off, size);
-	uint64_t next = off + size;
-	pshm__set_head(v, next, pshm__head(v, next) | PSHM__BLOCK_PREV_FREE);
+	pshm__head_set_flags(v, off + size, PSHM__BLOCK_PREV_FREE);
 	return 0;
 }
 
@@ -311,8 +309,7 @@ static int shrink(const struct pshm__heap_view *v, uint64_t off, uint64_t size, 
 		return rc;
 	pshm__set_head(v, off, need | (pshm__head(v, off) & PSHM__BLOCK_FLAGS));
 	pshm__bin_insert(v, rest, rest_size);
-	uint64_t next = rest + rest_size;
-	pshm__set_head(v, next, pshm__head(v, next) | PSHM__BLOCK_PREV_FREE);
+	pshm__head_set_flags(v, rest + rest_size, PSHM__BLOCK_PREV_FREE);
 	v->h->in_use -= size - need;
 	return 0;
 }

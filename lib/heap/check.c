@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "heap/heap.h"
+#include "heap/slots.h"
 
 #define SL_COUNT (1u << PSHM__HEAP_SL_BITS)
 
@@ -31,20 +32,21 @@ static int check_block(const struct pshm__heap_view *v, uint64_t off, uint64_t h
 	t->prev_free = !(head & PSHM__BLOCK_USED);
 	if (((head & PSHM__BLOCK_PREV_FREE) != 0) != prev_free)
 		return PSHM_ECORRUPT;
-	if ((head & PSHM__BLOCK_QUICK) && (head & PSHM__BLOCK_OBJECT))
-		return PSHM_ECORRUPT;
-	if (head & PSHM__BLOCK_QUICK) {
+	uint64_t kind = head & PSHM__BLOCK_CACHED;
+	if (kind == (PSHM__BLOCK_USED | PSHM__BLOCK_QUICK)) {
 		t->quick_blocks++;
 		t->quick_bytes += size;
-		return (head & PSHM__BLOCK_USED) ? 0 : PSHM_ECORRUPT;
+		return 0;
 	}
+	/* In use: a caller's, a named object's, or in a slot's cache (lent to
+	 * the slot, whose holder may be taking it out of the cache now). */
 	if (head & PSHM__BLOCK_USED) {
 		t->in_use += size;
 		t->blocks++;
-		t->objects += (head & PSHM__BLOCK_OBJECT) != 0;
+		t->objects += kind == (PSHM__BLOCK_USED | PSHM__BLOCK_OBJECT);
 		return 0;
 	}
-	if (prev_free || (head & PSHM__BLOCK_OBJECT) || *pshm__heap_word(v, off + size - 16) != size)
+	if (prev_free || kind != 0 || *pshm__heap_word(v, off + size - 16) != size)
 		return PSHM_ECORRUPT;
 	t->free_blocks++;
 	t->free_bytes += size;
@@ -163,13 +165,16 @@ void pshm__heap_describe(const struct pshm__heap_view *v, pshm_heap_info_t *info
 	const struct pshm__heap *h = v->h;
 	uint64_t size = v->end - v->first;
 	uint64_t in_use = h->in_use < size ? h->in_use : size;
+	/* The slot table is the heap's own: neither the callers' nor free. */
+	uint64_t table = pshm__slots_overhead(v);
 	uint64_t largest = largest_free_block(v);
 	memset(info, 0, sizeof(*info));
-	info->size = (size_t)size;
-	info->in_use = (size_t)in_use;
+	table = table < in_use ? table : in_use;
+	info->size = (size_t)(size - table);
+	info->in_use = (size_t)(in_use - table);
 	info->free = (size_t)(size - in_use);
 	info->largest_free = largest >= PSHM__HEAP_MIN_BLOCK ? (size_t)(largest - 8) : 0;
-	info->blocks = (size_t)h->blocks;
+	info->blocks = (size_t)(h->blocks - (table != 0 && h->blocks != 0));
 	info->objects = (size_t)h->objects;
 	info->repairs = h->repairs;
 }

@@ -15,12 +15,9 @@
 #include "heap/heap.h"
 #include "sync/sync.h"
 
-int pshm__heap_enter(void *base, size_t len, int managed, struct pshm__heap_view *v)
+int pshm__heap_lock(struct pshm__heap_view *v)
 {
-	int rc = pshm__heap_open(base, len, managed, v);
-	if (rc != 0)
-		return rc;
-	rc = pshm__mutex_lock(&v->h->lock);
+	int rc = pshm__mutex_lock(&v->h->lock);
 	int locked = rc == 0 || rc == PSHM_EOWNERDEAD;
 	if (rc == PSHM_EOWNERDEAD) {
 		pshm__heap_finish_growth(v);

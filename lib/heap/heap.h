@@ -1,11 +1,11 @@
 /*
  * heap.h - the engine of managed segments: the heap that PSHM_MANAGED makes
  * of a segment's usable bytes, worked on as (base, size) only; the public
- * calls are core/managed.c's.  heap.c opens, locks and leaves a heap and
- * has the calls core/managed.c makes between; bins.c is the allocator
- * proper (free lists by size class), quick.c its quick lists, walk.c the
- * walks (format, open, repair), check.c the checks and statistics,
- * objects.c the named objects.  Not installed.
+ * calls are core/managed.c's.  heap.c locks and leaves a heap; bins.c is
+ * the allocator proper (free lists by size class), quick.c its quick
+ * lists, slots.h the caches that let processes allocate without its lock,
+ * walk.c the walks (format, open, repair), check.c the checks and
+ * statistics, objects.c the named objects.  Not installed.
  *
  * Layout.  Offsets count from base, the start of the usable bytes, where
  * the heap header sits, so no block is at offset 0 and 0 means "none".  A
@@ -36,22 +36,19 @@
 #include "pshm.h"
 
 #define PSHM__HEAP_MAGIC UINT64_C(0x5041454d4d485350) /* "PSHMHEAP" little-endian */
-#define PSHM__HEAP_VERSION 1u
+#define PSHM__HEAP_VERSION 1u       /* a heap without slots (slots.h) */
+#define PSHM__HEAP_VERSION_SLOTS 2u /* with slots: older libraries refuse it */
 
 #define PSHM__HEAP_GRAIN 16u    /* block sizes and payloads are multiples */
 #define PSHM__HEAP_MIN_BLOCK 32u /* head, two links, footer */
 #define PSHM__HEAP_SL_BITS 3u   /* 8 size classes per power of two */
 #define PSHM__HEAP_FL_COUNT 42u /* powers of two up to 2^48 bytes */
 #define PSHM__HEAP_BUCKETS 64u  /* hash chains of named objects */
-/*
- * Quick lists: a freed block of up to PSHM__QUICK_MAX bytes goes, whole and
- * unmerged, on the list of its exact size (up to PSHM__QUICK_CAP of them),
- * from which the next allocation of that size takes it: two list
- * operations instead of a split and merges.  Its head keeps USED, so the
- * chain's invariants stay those of a block in use; the allocator flushes
- * the lists into the free lists before it says -ENOMEM, and a repair
- * counts their blocks free.
- */
+/* Quick lists: a freed block of up to PSHM__QUICK_MAX bytes waits, whole,
+ * on the list of its exact size (up to PSHM__QUICK_CAP of them) for the
+ * next allocation of that size: two list operations instead of a split and
+ * merges.  Its head keeps USED; the lists are emptied into the free lists
+ * before -ENOMEM, and a repair counts their blocks free. */
 #define PSHM__QUICK_MAX 1024u
 #define PSHM__QUICK_LISTS (PSHM__QUICK_MAX / PSHM__HEAP_GRAIN + 1u)
 #define PSHM__QUICK_CAP 32u
@@ -63,6 +60,8 @@
 #define PSHM__BLOCK_OBJECT UINT64_C(4)    /* a named object's block (objects.c) */
 #define PSHM__BLOCK_QUICK UINT64_C(8)     /* freed onto a quick list (with USED): see below */
 #define PSHM__BLOCK_FLAGS UINT64_C(15)
+/* All three of USED, OBJECT and QUICK: in a slot's cache (slots.h). */
+#define PSHM__BLOCK_CACHED (PSHM__BLOCK_USED | PSHM__BLOCK_OBJECT | PSHM__BLOCK_QUICK)
 
 /* inflight: the block's offset | what is being done to it. */
 #define PSHM__INFLIGHT_ALLOC UINT64_C(1)
@@ -88,7 +87,8 @@ struct pshm__heap {
 	uint64_t quick[PSHM__QUICK_LISTS];    /* quick[size / 16]: blocks of that size */
 	uint16_t quick_count[PSHM__QUICK_LISTS];
 	uint16_t pad[3]; /* i386 aligns uint64_t to 4: the padding, spelt out */
-	uint64_t reserved[3];
+	uint64_t slots;  /* version 2: the slot table's block (slots.h); else 0 */
+	uint64_t reserved[2];
 };
 
 /* The same layout for 32- and 64-bit processes sharing a heap. */
@@ -104,16 +104,13 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "heads must be stored whole, across 
 #define PSHM__HEAP_FIRST ((uint64_t)sizeof(struct pshm__heap) + PSHM__HEAP_GRAIN)
 
 /* A heap as one call sees it: where it is mapped, and its bounds read once
- * (another process may write over the header; every offset read from the
- * heap is checked against these before it is followed); limit, where this
- * process's mapping ends (a multiple of the grain), which the heap may
- * grow to. */
+ * (another process may write over the header: every offset read from the
+ * heap is checked against these before it is followed). */
 struct pshm__heap_view {
 	unsigned char *base;
 	struct pshm__heap *h;
-	uint64_t first;
-	uint64_t end;
-	uint64_t limit;
+	uint64_t first, end;
+	uint64_t limit; /* where this process's mapping ends: the heap may grow to it */
 };
 
 static inline _Atomic uint64_t *pshm__head_word(const struct pshm__heap_view *v, uint64_t off)
@@ -130,6 +127,19 @@ static inline uint64_t pshm__head(const struct pshm__heap_view *v, uint64_t off)
 static inline void pshm__set_head(const struct pshm__heap_view *v, uint64_t off, uint64_t head)
 {
 	atomic_store_explicit(pshm__head_word(v, off), head, memory_order_release);
+}
+
+/* Set or clear flags of a head in one atomic step: a cached block's head
+ * (slots.h) is changed by its slot's holder without the heap's lock, so
+ * nobody may store a head it read before (a neighbour's PREV_FREE too). */
+static inline void pshm__head_set_flags(const struct pshm__heap_view *v, uint64_t off, uint64_t f)
+{
+	atomic_fetch_or_explicit(pshm__head_word(v, off), f, memory_order_acq_rel);
+}
+
+static inline void pshm__head_clear_flags(const struct pshm__heap_view *v, uint64_t off, uint64_t f)
+{
+	atomic_fetch_and_explicit(pshm__head_word(v, off), ~f, memory_order_acq_rel);
 }
 
 /* The inflight word: stored whole, ordered after the stores before it. */
@@ -258,15 +268,12 @@ int pshm__quick_give(const struct pshm__heap_view *v, uint64_t off, uint64_t siz
  * pshm_heap_stat): 0 or PSHM_ECORRUPT. */
 int pshm__quick_flush(const struct pshm__heap_view *v);
 
-/* heap.c: a heap call's prologue and epilogue, and the allocator's calls
- * between them. */
+/* heap.c: a heap call's prologue and epilogue, and the calls between. */
 
-/* Open the heap in the len usable bytes at base (managed: its segment was
- * made with one, as pshm__heap_open) and take its lock, repairing the heap
- * if the last holder died and growing it to len if it is smaller: 0, or
- * the code the call returns (PSHM_ENOHEAP, PSHM_EVERSION, PSHM_ECORRUPT,
- * -ESTALE, -EDEADLK...). */
-int pshm__heap_enter(void *base, size_t len, int managed, struct pshm__heap_view *v);
+/* Take the lock of the heap v opened (pshm__heap_open), repairing the
+ * heap if the last holder died and growing it to v->limit if it is
+ * smaller: 0, or the code the call returns (PSHM_ECORRUPT, -EDEADLK...). */
+int pshm__heap_lock(struct pshm__heap_view *v);
 
 /* Clear inflight and unlock; returns rc, after marking the heap broken if
  * rc is PSHM_ECORRUPT. */

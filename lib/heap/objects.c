@@ -46,7 +46,7 @@ static int entry_ok(const struct pshm__heap_view *v, uint64_t off)
 	uint64_t head = pshm__head(v, off);
 	uint64_t size = pshm__block_size(v, off, head);
 	const struct pshm__object_entry *e = pshm__entry(v, off);
-	return (head & (PSHM__BLOCK_USED | PSHM__BLOCK_OBJECT)) ==
+	return (head & (PSHM__BLOCK_USED | PSHM__BLOCK_OBJECT | PSHM__BLOCK_QUICK)) ==
 	               (PSHM__BLOCK_USED | PSHM__BLOCK_OBJECT) &&
 	       size >= 8 + ENTRY_BYTES && e->size <= size - 8 - ENTRY_BYTES &&
 	       e->tag == PSHM__OBJECT_TAG && memchr(e->name, '\0', sizeof(e->name)) != NULL;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "heap/heap.h"
+#include "heap/slots.h"
 #include "os/sys.h" /* ESTALE where the system has none */
 
 int pshm__heap_walk(const struct pshm__heap_view *v, pshm__block_visit visit, void *arg)
@@ -53,8 +54,10 @@ int pshm__heap_format(void *base, size_t len)
 	pshm__set_head(&v, v.first, end - v.first);
 	pshm__bin_insert(&v, v.first, end - v.first);
 	pshm__set_head(&v, end, PSHM__BLOCK_USED | PSHM__BLOCK_PREV_FREE);
-	h->magic = PSHM__HEAP_MAGIC;
-	return 0;
+	rc = pshm__slots_format(&v);
+	if (rc == 0)
+		h->magic = PSHM__HEAP_MAGIC;
+	return rc;
 }
 
 int pshm__heap_open(void *base, size_t len, int managed, struct pshm__heap_view *v)
@@ -62,7 +65,7 @@ int pshm__heap_open(void *base, size_t len, int managed, struct pshm__heap_view 
 	struct pshm__heap *h = base;
 	if (len < PSHM_HEAP_MIN || h->magic != PSHM__HEAP_MAGIC)
 		return managed ? PSHM_ECORRUPT : PSHM_ENOHEAP;
-	if (h->version != PSHM__HEAP_VERSION)
+	if (h->version != PSHM__HEAP_VERSION && h->version != PSHM__HEAP_VERSION_SLOTS)
 		return PSHM_EVERSION;
 	uint64_t end = atomic_load_explicit((_Atomic uint64_t *)(void *)&h->end, memory_order_acquire);
 	*v = (struct pshm__heap_view){.base = base, .h = h, .first = h->first, .end = end,
@@ -81,7 +84,7 @@ static int mark_objects(const struct pshm__heap_view *v, uint64_t off, uint64_t 
                         uint64_t size, void *arg)
 {
 	const uint64_t *seen = arg;
-	if ((head & PSHM__BLOCK_USED) && (head & PSHM__BLOCK_OBJECT) &&
+	if ((head & PSHM__BLOCK_CACHED) == (PSHM__BLOCK_USED | PSHM__BLOCK_OBJECT) &&
 	    size >= 8 + sizeof(struct pshm__object_entry))
 		pshm__entry(v, off)->mark = *seen;
 	return 0;
@@ -98,10 +101,12 @@ struct rebuild {
 
 /* Whether the block at off is to be free: free already, on a quick list,
  * the one the dead call was allocating or freeing, or a named object no
- * name leads to. */
+ * name leads to.  A block in a slot's cache is its slot's (slots.c). */
 static int becomes_free(const struct pshm__heap_view *v, uint64_t off, uint64_t head,
                         uint64_t size, const struct rebuild *r)
 {
+	if ((head & PSHM__BLOCK_CACHED) == PSHM__BLOCK_CACHED)
+		return 0;
 	if (!(head & PSHM__BLOCK_USED) || (head & PSHM__BLOCK_QUICK) || off == r->target)
 		return 1;
 	return (head & PSHM__BLOCK_OBJECT) &&
@@ -135,10 +140,12 @@ static int rebuild_block(const struct pshm__heap_view *v, uint64_t off, uint64_t
 		return 0;
 	}
 	uint64_t prev_free = close_run(v, r);
-	pshm__set_head(v, off, (head & ~PSHM__BLOCK_PREV_FREE) | prev_free);
+	if ((head & PSHM__BLOCK_PREV_FREE) != prev_free) /* the other flags may be changing */
+		atomic_fetch_xor_explicit(pshm__head_word(v, off), PSHM__BLOCK_PREV_FREE,
+		                          memory_order_acq_rel);
 	r->in_use += size;
 	r->blocks++;
-	r->objects += (head & PSHM__BLOCK_OBJECT) != 0;
+	r->objects += (head & PSHM__BLOCK_CACHED) == (PSHM__BLOCK_USED | PSHM__BLOCK_OBJECT);
 	return 0;
 }
 

@@ -222,9 +222,23 @@ PSHM_EXTERN int pshm_mutex_lock(pshm_mutex_t *m)
 	return pshm__mutex_lock(m);
 }
 
+int pshm__mutex_trylock(pshm_mutex_t *m)
+{
+	struct pshm__mutex *mx = mutex_of(m);
+	if (!fast_kind(mx))
+		return lock(m, PSHM__LOCK_TRY, NULL);
+	int rc = lock_refusal(mx);
+	if (rc != 0)
+		return rc;
+	int err = pthread_mutex_trylock((pthread_mutex_t *)(void *)mx->lock);
+	/* EDEADLK, glibc's for a robust mutex the caller holds: EBUSY, as
+	 * the kind's own try says */
+	return err == 0 ? 0 : lock_result(mx, err == EDEADLK ? EBUSY : err);
+}
+
 PSHM_EXTERN int pshm_mutex_trylock(pshm_mutex_t *m)
 {
-	return lock(m, PSHM__LOCK_TRY, NULL);
+	return pshm__mutex_trylock(m);
 }
 
 PSHM_EXTERN int pshm_mutex_timedlock(pshm_mutex_t *m, long timeout_ms)

@@ -43,6 +43,7 @@ extern const struct pshm__lock_kind pshm__lock_owned;
 /* pshm_mutex_lock and pshm_mutex_unlock for the library's own locks (the
  * heap's): direct calls, not through the exported symbols' indirection. */
 int pshm__mutex_lock(pshm_mutex_t *m);
+int pshm__mutex_trylock(pshm_mutex_t *m);
 int pshm__mutex_unlock(pshm_mutex_t *m);
 
 /* pshm_mutex_init m unless it is made already, one process at a time:
