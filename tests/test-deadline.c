@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -225,18 +224,6 @@ static int lock_and_leave(void *arg)
 	return rc != 0 ? 2 : pshm_mutex_unlock(arg) == 0 ? 0 : 3;
 }
 
-/* Wait for pid until ms have passed: its status, or -1 if it goes on. */
-static int wait_at_most(pid_t pid, long ms)
-{
-	for (long waited = 0; waited < ms; waited += 10) {
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		nanosleep(&(struct timespec){0, 10000000L}, NULL);
-	}
-	return -1;
-}
-
 /* The unlocker wakes one sleeper; if that one is killed before it takes
  * the lock, the wake-up is lost with it and the word says "free, nobody
  * waits": forged here.  The other sleeper must not sleep for ever. */
@@ -262,7 +249,7 @@ BACKEND_TEST(deadline, a_waiter_whose_wake_up_was_lost_takes_the_free_mutex_soon
 		pshm_destroy(shm);
 		cr_skip_test("not glibc's robust pthread mutex here");
 	}
-	int status = wait_at_most(waiter, 5000);
+	int status = test_wait_at_most(waiter, 5000);
 	if (status < 0)
 		kill(waiter, SIGKILL), test_wait(waiter);
 	cr_expect_eq(status, 0, "the waiter slept on behind a free lock (%d)", status);

@@ -148,6 +148,39 @@ BACKEND_TEST(sem, a_sleeper_is_woken_by_another_process_and_a_killed_one_harms_n
 	pshm_destroy(shm);
 }
 
+/* In a pshm_sem_t: the count, and how many sleep (sem.c). */
+#define SEM_VALUE 4
+#define SEM_SLEEPERS 8
+
+static int wait_and_report(void *arg)
+{
+	return pshm_sem_wait(arg) == 0 ? 0 : 1;
+}
+
+/* A post wakes one sleeper; if that one is killed before it takes the
+ * count, the wake-up is lost with it: forged here, a count of one that
+ * wakes nobody.  The sleeper left must not sleep for ever beside it. */
+BACKEND_TEST(sem, a_sleeper_whose_wake_up_was_lost_takes_the_count_soon)
+{
+	struct shared *s;
+	pshm_t *shm = new_shared(backend, &s);
+	_Atomic uint32_t *value = (_Atomic uint32_t *)(void *)((char *)&s->full + SEM_VALUE);
+	_Atomic uint32_t *sleepers = (_Atomic uint32_t *)(void *)((char *)&s->full + SEM_SLEEPERS);
+	pid_t sleeper = test_fork(wait_and_report, &s->full);
+	for (int tick = 0; atomic_load(sleepers) == 0; tick++) {
+		cr_assert_lt(tick, 5000, "the waiter never went to sleep");
+		nanosleep(&(struct timespec){0, 1000000L}, NULL);
+	}
+	nanosleep(&(struct timespec){0, 20000000L}, NULL); /* in the kernel's sleep by now */
+	atomic_store(value, 1u);
+	int status = test_wait_at_most(sleeper, 5000);
+	if (status < 0)
+		kill(sleeper, SIGKILL), test_wait(sleeper);
+	cr_expect_eq(status, 0, "the sleeper slept on beside a count of one (%d)", status);
+	cr_expect_eq(value_of(&s->full), 0, "it took the one");
+	pshm_destroy(shm);
+}
+
 Test(sem, trywait_timeouts_deadlines_and_the_count_s_limits)
 {
 	pshm_sem_t sem;

@@ -107,6 +107,17 @@ int test_wait(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
+int test_wait_at_most(pid_t pid, long ms)
+{
+	for (long waited = 0; waited < ms; waited += 10) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		nanosleep(&(struct timespec){0, 10000000L}, NULL);
+	}
+	return -1;
+}
+
 /*
  * The helper's command line: $PSHM_TEST_EXEC first where it is set, the
  * program that runs a binary of this build (qemu-user for another

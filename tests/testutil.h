@@ -56,6 +56,9 @@ pid_t test_fork(int (*fn)(void *arg), void *arg);
 /* Wait for pid: its exit status, or 128 + the signal that killed it. */
 int test_wait(pid_t pid);
 
+/* Wait for pid until ms have passed: as test_wait, or -1 if it goes on. */
+int test_wait_at_most(pid_t pid, long ms);
+
 /* Exec the helper program with the given arguments (NULL-terminated, not
  * counting argv[0]), wait for it, and return its exit status as test_wait
  * does.  Its standard output, NUL-terminated, goes to out (outlen > 0). */

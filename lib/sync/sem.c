@@ -70,6 +70,23 @@ static void cancelled_while_sleeping(void *arg)
 	atomic_fetch_sub(&((struct pshm__sem *)arg)->sleepers, 1);
 }
 
+/*
+ * Sleep while the count is zero, until deadline (NULL: for ever) but never
+ * more than a slice of 100 ms (0 at a slice's end): a sleeper that a post
+ * woke and that was killed before it took the count took the wake-up with
+ * it, and the others would sleep on while the count is not zero (as a
+ * robust mutex's waiters, mutex-pthread.c).
+ */
+#define WAIT_SLICE_MS 100
+
+static int nap(struct pshm__sem *sem, const struct timespec *deadline)
+{
+	struct timespec slice = pshm__deadline_after(CLOCK_MONOTONIC, WAIT_SLICE_MS);
+	int last = deadline != NULL && pshm__timespec_before(deadline, &slice);
+	int rc = pshm__wait(&sem->value, 0, last ? deadline : &slice);
+	return rc == -ETIMEDOUT && !last ? 0 : rc;
+}
+
 /* Wait for one, until deadline (NULL: for ever). */
 static int wait_until(pshm_sem_t *s, const struct timespec *deadline)
 {
@@ -82,7 +99,7 @@ static int wait_until(pshm_sem_t *s, const struct timespec *deadline)
 		atomic_fetch_add(&sem->sleepers, 1);
 		int rc;
 		pthread_cleanup_push(cancelled_while_sleeping, sem);
-		rc = pshm__wait(&sem->value, 0, deadline); /* a cancellation point */
+		rc = nap(sem, deadline); /* a cancellation point */
 		pthread_cleanup_pop(0);
 		atomic_fetch_sub(&sem->sleepers, 1);
 		if (took_one(sem))
