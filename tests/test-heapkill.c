@@ -38,27 +38,6 @@ struct table {
 	uint64_t size[SLOTS];
 };
 
-static unsigned char pattern(uint64_t off, size_t i)
-{
-	return (unsigned char)(off * 7u + i * 13u);
-}
-
-static void fill(pshm_t *shm, pshm_off_t off, size_t size)
-{
-	unsigned char *p = pshm_ptr(shm, off);
-	for (size_t i = 0; i < size; i++)
-		p[i] = pattern(off, i);
-}
-
-static int intact(pshm_t *shm, pshm_off_t off, size_t size)
-{
-	const unsigned char *p = pshm_ptr(shm, off);
-	for (size_t i = 0; i < size; i++)
-		if (p[i] != pattern(off, i))
-			return 0;
-	return 1;
-}
-
 /* A named object's bytes come from its init: a pattern of its size. */
 static int init_object(void *obj, size_t size, void *arg)
 {
@@ -74,7 +53,7 @@ static int churn_slot(pshm_t *shm, struct table *t, unsigned s, unsigned r)
 {
 	pshm_off_t off = atomic_load(&t->off[s]);
 	if (off != PSHM_OFF_NULL) {
-		if (!intact(shm, off, t->size[s]))
+		if (!test_block_intact(shm, off, t->size[s]))
 			return 3;
 		atomic_store(&t->off[s], PSHM_OFF_NULL);
 		if (r % 3 != 0)
@@ -82,7 +61,7 @@ static int churn_slot(pshm_t *shm, struct table *t, unsigned s, unsigned r)
 		size_t size = 16 + r % 300; /* or resize it, and keep it */
 		if (pshm_realloc(shm, &off, size) != 0)
 			return 0; /* full: the block is still ours, lost to the table */
-		fill(shm, off, size);
+		test_block_fill(shm, off, size);
 		t->size[s] = size;
 		atomic_store(&t->off[s], off);
 		return 0;
@@ -90,7 +69,7 @@ static int churn_slot(pshm_t *shm, struct table *t, unsigned s, unsigned r)
 	size_t size = 16 + r % 500;
 	if (pshm_alloc(shm, size, &off) != 0)
 		return 0; /* full */
-	fill(shm, off, size);
+	test_block_fill(shm, off, size);
 	t->size[s] = size;
 	atomic_store(&t->off[s], off);
 	return 0;
@@ -156,7 +135,8 @@ static size_t check_after_death(pshm_t *shm, const struct table *t, int kill)
 		if (off == PSHM_OFF_NULL)
 			continue;
 		held++;
-		cr_assert(intact(shm, off, t->size[s]), "after death %d: slot %u overwritten", kill, s);
+		cr_assert(test_block_intact(shm, off, t->size[s]), "after death %d: slot %u overwritten",
+		          kill, s);
 	}
 	cr_assert_eq(pshm_object_list(shm, object_intact, shm), 0,
 	             "after death %d: a named object is not what its init made", kill);

@@ -48,26 +48,12 @@ struct crew {
 	pid_t test; /* the workers' parent */
 };
 
-static unsigned char pattern(uint64_t off, size_t i)
-{
-	return (unsigned char)(off * 7u + i * 13u);
-}
-
-static int intact(pshm_t *shm, uint64_t off, size_t size)
-{
-	const unsigned char *p = pshm_ptr(shm, off);
-	for (size_t i = 0; i < size; i++)
-		if (p[i] != pattern(off, i))
-			return 0;
-	return 1;
-}
-
 /* One step on entry e: free its block, or allocate one of 16 B to 4 KiB. */
 static int step(pshm_t *shm, struct ledger *l, unsigned e, unsigned r)
 {
 	uint64_t off = atomic_load(&l->off[e]);
 	if (off != 0) {
-		if (!intact(shm, off, l->size[e]))
+		if (!test_block_intact(shm, off, l->size[e]))
 			return 3;
 		atomic_store(&l->off[e], 0);
 		return pshm_free(shm, off) == 0 ? 0 : 4;
@@ -77,9 +63,7 @@ static int step(pshm_t *shm, struct ledger *l, unsigned e, unsigned r)
 	int rc = pshm_alloc(shm, size, &at);
 	if (rc != 0)
 		return rc == -ENOMEM ? 0 : 5;
-	unsigned char *p = pshm_ptr(shm, at);
-	for (size_t i = 0; i < size; i++)
-		p[i] = pattern(at, i);
+	test_block_fill(shm, at, size);
 	l->size[e] = size;
 	atomic_store(&l->off[e], at);
 	return 0;
@@ -132,7 +116,7 @@ static size_t kill_and_check(struct crew *c, int w, int kill_no)
 		if (off == 0)
 			continue;
 		held++;
-		cr_assert(intact(c->shm, off, c->ledger[w]->size[e]),
+		cr_assert(test_block_intact(c->shm, off, c->ledger[w]->size[e]),
 		          "death %d: a block of worker %d overwritten", kill_no, w);
 	}
 	return held;

@@ -107,6 +107,27 @@ int test_wait(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
+static unsigned char block_pattern(pshm_off_t off, size_t i)
+{
+	return (unsigned char)(off * 7u + i * 13u);
+}
+
+void test_block_fill(pshm_t *shm, pshm_off_t off, size_t size)
+{
+	unsigned char *p = pshm_ptr(shm, off);
+	for (size_t i = 0; i < size; i++)
+		p[i] = block_pattern(off, i);
+}
+
+int test_block_intact(pshm_t *shm, pshm_off_t off, size_t size)
+{
+	const unsigned char *p = pshm_ptr(shm, off);
+	for (size_t i = 0; i < size; i++)
+		if (p[i] != block_pattern(off, i))
+			return 0;
+	return 1;
+}
+
 int test_wait_at_most(pid_t pid, long ms)
 {
 	for (long waited = 0; waited < ms; waited += 10) {

@@ -56,6 +56,11 @@ pid_t test_fork(int (*fn)(void *arg), void *arg);
 /* Wait for pid: its exit status, or 128 + the signal that killed it. */
 int test_wait(pid_t pid);
 
+/* Fill size bytes of shm's heap block at off with a pattern of its offset;
+ * whether they still hold it.  For blocks that must survive deaths. */
+void test_block_fill(pshm_t *shm, pshm_off_t off, size_t size);
+int test_block_intact(pshm_t *shm, pshm_off_t off, size_t size);
+
 /* Wait for pid until ms have passed: as test_wait, or -1 if it goes on. */
 int test_wait_at_most(pid_t pid, long ms);
 

@@ -174,19 +174,22 @@ PSHM_EXTERN int pshm_heap_check(pshm_t *shm)
 	return rc != 0 ? rc : pshm__heap_leave(&v, pshm__heap_verify(&v));
 }
 
+static int try_object(pshm_t *shm, const char *name, size_t size,
+                      int (*init)(void *obj, size_t size, void *arg), void *arg, pshm_off_t *off)
+{
+	struct pshm__heap_view v;
+	int rc = enter(shm, &v);
+	return rc != 0 ? rc : pshm__heap_leave(&v, pshm__object_get(&v, name, size, init, arg, off));
+}
+
 PSHM_EXTERN int pshm_object(pshm_t *shm, const char *name, size_t size,
                             int (*init)(void *obj, size_t size, void *arg), void *arg,
                             pshm_off_t *off)
 {
 	if (!pshm__object_name_is_valid(name) || size == 0 || off == NULL)
 		return -EINVAL;
-	struct pshm__heap_view v;
-	int rc = enter(shm, &v);
-	rc = rc != 0 ? rc : pshm__heap_leave(&v, pshm__object_get(&v, name, size, init, arg, off));
-	if (!room_made(shm, rc))
-		return rc;
-	rc = enter(shm, &v);
-	return rc != 0 ? rc : pshm__heap_leave(&v, pshm__object_get(&v, name, size, init, arg, off));
+	int rc = try_object(shm, name, size, init, arg, off);
+	return room_made(shm, rc) ? try_object(shm, name, size, init, arg, off) : rc;
 }
 
 PSHM_EXTERN int pshm_object_find(pshm_t *shm, const char *name, pshm_off_t *off, size_t *size)

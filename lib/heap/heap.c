@@ -34,10 +34,16 @@ int pshm__heap_lock(struct pshm__heap_view *v)
 	return rc;
 }
 
-int pshm__heap_leave(const struct pshm__heap_view *v, int rc)
+int pshm__heap_judged(const struct pshm__heap_view *v, int rc)
 {
 	if (rc == PSHM_ECORRUPT)
 		v->h->broken = 1;
+	return rc;
+}
+
+int pshm__heap_leave(const struct pshm__heap_view *v, int rc)
+{
+	pshm__heap_judged(v, rc);
 	pshm__set_inflight(v, 0);
 	int unlocked = pshm__mutex_unlock(&v->h->lock);
 	return rc < 0 ? rc : (unlocked < 0 ? unlocked : rc);

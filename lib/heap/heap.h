@@ -264,19 +264,18 @@ int pshm__quick_take(const struct pshm__heap_view *v, uint64_t need, uint64_t *o
 int pshm__quick_give(const struct pshm__heap_view *v, uint64_t off, uint64_t size, uint64_t head);
 
 /* Empty the quick lists into the free lists, merging their blocks (before
- * an allocation is refused for want of a large enough block, and for
- * pshm_heap_stat): 0 or PSHM_ECORRUPT. */
+ * an allocation says -ENOMEM, and for pshm_heap_stat): 0 or PSHM_ECORRUPT. */
 int pshm__quick_flush(const struct pshm__heap_view *v);
 
 /* heap.c: a heap call's prologue and epilogue, and the calls between. */
 
-/* Take the lock of the heap v opened (pshm__heap_open), repairing the
- * heap if the last holder died and growing it to v->limit if it is
- * smaller: 0, or the code the call returns (PSHM_ECORRUPT, -EDEADLK...). */
+/* Lock the heap v opened (pshm__heap_open), repairing it if the last holder
+ * died, growing it to v->limit: 0, or PSHM_ECORRUPT, -EDEADLK... */
 int pshm__heap_lock(struct pshm__heap_view *v);
 
-/* Clear inflight and unlock; returns rc, after marking the heap broken if
- * rc is PSHM_ECORRUPT. */
+/* rc, after marking the heap broken if rc is PSHM_ECORRUPT; leaving, the
+ * same after clearing inflight and unlocking. */
+int pshm__heap_judged(const struct pshm__heap_view *v, int rc);
 int pshm__heap_leave(const struct pshm__heap_view *v, int rc);
 
 /* A block for size bytes whose payload is a multiple of align, in *off:

@@ -49,14 +49,14 @@ int pshm__slots_format(struct pshm__heap_view *v)
 /* What the rebuilding walk carries. */
 struct regather {
 	struct pshm__heap_slot *s;
+	unsigned k;
 	uint64_t tag;    /* the slot's */
 	uint64_t target; /* the block its dead holder was taking or putting */
 };
 
 static uint64_t tag_of(const struct pshm__heap_view *v, uint64_t off)
 {
-	return atomic_load_explicit((_Atomic uint64_t *)(void *)(pshm__heap_word(v, off) + 1),
-	                            memory_order_relaxed);
+	return atomic_load_explicit(pshm__slot_tag(v, off), memory_order_relaxed);
 }
 
 /* Put on the slot's lists every block cached with its tag, and the block
@@ -71,17 +71,12 @@ static int regather_block(const struct pshm__heap_view *v, uint64_t off, uint64_
 	                            : kind == PSHM__BLOCK_CACHED && tag_of(v, off) == r->tag;
 	if (!ours)
 		return 0;
-	unsigned c = pshm__slot_class_of_block(size);
-	if (size >= PSHM__SLOT_MAX_BLOCK + PSHM__HEAP_MIN_BLOCK || r->s->counts[c] == UINT16_MAX)
+	if (size >= PSHM__SLOT_MAX_BLOCK + PSHM__HEAP_MIN_BLOCK ||
+	    r->s->counts[pshm__slot_class_of_block(size)] == UINT16_MAX)
 		return PSHM_ECORRUPT;
 	if (kind == PSHM__BLOCK_USED)
 		pshm__head_set_flags(v, off, PSHM__BLOCK_OBJECT | PSHM__BLOCK_QUICK);
-	*pshm__heap_word(v, off) = r->s->lists[c];
-	atomic_store_explicit((_Atomic uint64_t *)(void *)(pshm__heap_word(v, off) + 1), r->tag,
-	                      memory_order_relaxed);
-	r->s->lists[c] = off;
-	r->s->counts[c]++;
-	r->s->cached += size;
+	pshm__slot_link(v, r->s, r->k, off, size);
 	return 0;
 }
 
@@ -91,14 +86,14 @@ int pshm__slot_rebuild(struct pshm__heap_view *v, struct pshm__heap_slots *t, un
 	int rc = pshm__heap_lock(v); /* the chain stays as it is while we walk it */
 	if (rc != 0)
 		return rc;
-	struct regather r = {.s = s, .tag = PSHM__SLOT_TAG(k),
+	struct regather r = {.s = s, .k = k, .tag = PSHM__SLOT_TAG(k),
 	                     .target = s->inflight & ~PSHM__BLOCK_FLAGS};
 	v->h->repairs++;
 	memset(s->lists, 0, sizeof(s->lists));
 	memset(s->counts, 0, sizeof(s->counts));
 	s->cached = 0;
 	rc = pshm__heap_walk(v, regather_block, &r);
-	atomic_store_explicit((_Atomic uint64_t *)(void *)&s->inflight, 0, memory_order_release);
+	pshm__slot_set_inflight(s, 0);
 	return pshm__heap_leave(v, rc);
 }
 
@@ -116,7 +111,7 @@ static int each_slot(struct pshm__heap_view *v,
 		rc = fn(v, t, k);
 		pshm__slot_unlock(&t->slot[k]);
 	}
-	return rc == 0 && t != NULL ? 1 : pshm__slots_judged(v, rc);
+	return rc == 0 && t != NULL ? 1 : pshm__heap_judged(v, rc);
 }
 
 static int drain_slot(struct pshm__heap_view *v, struct pshm__heap_slots *t, unsigned k)

@@ -111,7 +111,7 @@ int pshm__slot_lock(struct pshm__heap_view *v, struct pshm__heap_slots *t, unsig
 
 void pshm__slot_unlock(struct pshm__heap_slot *s)
 {
-	atomic_store_explicit((_Atomic uint64_t *)(void *)&s->inflight, 0, memory_order_release);
+	pshm__slot_set_inflight(s, 0);
 	pshm__mutex_unlock(&s->lock);
 }
 
@@ -134,18 +134,6 @@ static int choose_slot(struct pshm__heap_view *v, struct pshm__heap_slots *t, un
 	return pshm__slot_lock(v, t, first);
 }
 
-static void set_slot_inflight(struct pshm__heap_slot *s, uint64_t what)
-{
-	atomic_store_explicit((_Atomic uint64_t *)(void *)&s->inflight, what, memory_order_release);
-}
-
-/* A cached block's second word: its slot's tag (read by other slots'
- * rebuilds while this slot's holder writes it). */
-static _Atomic uint64_t *tag_word(const struct pshm__heap_view *v, uint64_t off)
-{
-	return (_Atomic uint64_t *)(void *)(pshm__heap_word(v, off) + 1);
-}
-
 /* Take the first block off list c of slot k: 0 (*out), 1 if the list is
  * empty, PSHM_ECORRUPT.  The block is in use, inflight names it. */
 static int take_cached(const struct pshm__heap_view *v, struct pshm__heap_slot *s, unsigned k,
@@ -158,13 +146,13 @@ static int take_cached(const struct pshm__heap_view *v, struct pshm__heap_slot *
 	uint64_t size = pshm__block_size(v, off, head);
 	if ((head & PSHM__BLOCK_CACHED) != PSHM__BLOCK_CACHED || size == 0 ||
 	    pshm__slot_class_of_block(size) != c || s->counts[c] == 0 || s->cached < size ||
-	    atomic_load_explicit(tag_word(v, off), memory_order_relaxed) != PSHM__SLOT_TAG(k))
+	    atomic_load_explicit(pshm__slot_tag(v, off), memory_order_relaxed) != PSHM__SLOT_TAG(k))
 		return PSHM_ECORRUPT;
-	set_slot_inflight(s, off | PSHM__INFLIGHT_ALLOC);
+	pshm__slot_set_inflight(s, off | PSHM__INFLIGHT_ALLOC);
 	s->lists[c] = *pshm__heap_word(v, off);
 	s->counts[c]--;
 	s->cached -= size;
-	atomic_store_explicit(tag_word(v, off), 0, memory_order_relaxed);
+	atomic_store_explicit(pshm__slot_tag(v, off), 0, memory_order_relaxed);
 	pshm__head_clear_flags(v, off, PSHM__BLOCK_OBJECT | PSHM__BLOCK_QUICK);
 	*out = off;
 	return 0;
@@ -184,14 +172,20 @@ static int put_cached(const struct pshm__heap_view *v, struct pshm__heap_slot *s
 	} while (!atomic_compare_exchange_weak_explicit(
 	    pshm__head_word(v, off), &head, head | PSHM__BLOCK_OBJECT | PSHM__BLOCK_QUICK,
 	    memory_order_acq_rel, memory_order_relaxed));
-	set_slot_inflight(s, off | PSHM__INFLIGHT_FREE);
+	pshm__slot_set_inflight(s, off | PSHM__INFLIGHT_FREE);
+	pshm__slot_link(v, s, k, off, size);
+	return 0;
+}
+
+void pshm__slot_link(const struct pshm__heap_view *v, struct pshm__heap_slot *s, unsigned k,
+                     uint64_t off, uint64_t size)
+{
 	unsigned c = pshm__slot_class_of_block(size);
 	*pshm__heap_word(v, off) = s->lists[c];
-	atomic_store_explicit(tag_word(v, off), PSHM__SLOT_TAG(k), memory_order_relaxed);
+	atomic_store_explicit(pshm__slot_tag(v, off), PSHM__SLOT_TAG(k), memory_order_relaxed);
 	s->lists[c] = off;
 	s->counts[c]++;
 	s->cached += size;
-	return 0;
 }
 
 int pshm__slot_drain(const struct pshm__heap_view *v, struct pshm__heap_slots *t, unsigned k,
@@ -203,7 +197,7 @@ int pshm__slot_drain(const struct pshm__heap_view *v, struct pshm__heap_slots *t
 		while (n-- > 0) {
 			uint64_t off;
 			int rc = take_cached(v, s, k, c, &off);
-			set_slot_inflight(s, 0); /* between slot and heap: a death loses it */
+			pshm__slot_set_inflight(s, 0); /* between slot and heap: a death loses it */
 			if (rc == 0)
 				rc = pshm__heap_give_merging(v, off, 0);
 			if (rc != 0)
@@ -211,13 +205,6 @@ int pshm__slot_drain(const struct pshm__heap_view *v, struct pshm__heap_slots *t
 		}
 	}
 	return 0;
-}
-
-int pshm__slots_judged(const struct pshm__heap_view *v, int rc)
-{
-	if (rc == PSHM_ECORRUPT)
-		v->h->broken = 1;
-	return rc;
 }
 
 /* List c of slot k is empty: take a batch of its class's blocks from the
@@ -245,7 +232,7 @@ static int refill(struct pshm__heap_view *v, struct pshm__heap_slots *t, unsigne
 		}
 		pshm__set_inflight(v, 0); /* between heap and slot: a death loses it */
 		if (i == 0) {
-			set_slot_inflight(s, off | PSHM__INFLIGHT_ALLOC);
+			pshm__slot_set_inflight(s, off | PSHM__INFLIGHT_ALLOC);
 			*out = off;
 		} else if (put_cached(v, s, k, off, pshm__block_size(v, off, pshm__head(v, off))) != 0) {
 			rc = PSHM_ECORRUPT;
@@ -261,7 +248,7 @@ int pshm__slot_alloc(struct pshm__heap_view *v, size_t size, uint64_t *off)
 	int rc = pshm__slots_find(v, &t);
 	uint64_t need = pshm__block_for(size);
 	if (rc != 0 || t == NULL || need == 0 || need > PSHM__SLOT_MAX_BLOCK)
-		return rc != 0 ? pshm__slots_judged(v, rc) : 1;
+		return rc != 0 ? pshm__heap_judged(v, rc) : 1;
 	unsigned k, c = pshm__slot_class_for_need(need);
 	rc = choose_slot(v, t, &k);
 	if (rc != 0)
@@ -270,7 +257,7 @@ int pshm__slot_alloc(struct pshm__heap_view *v, size_t size, uint64_t *off)
 	if (rc == 1)
 		rc = refill(v, t, k, c, off);
 	pshm__slot_unlock(&t->slot[k]);
-	return pshm__slots_judged(v, rc);
+	return pshm__heap_judged(v, rc);
 }
 
 int pshm__slot_free(struct pshm__heap_view *v, uint64_t off)
@@ -278,7 +265,7 @@ int pshm__slot_free(struct pshm__heap_view *v, uint64_t off)
 	struct pshm__heap_slots *t;
 	int rc = pshm__slots_find(v, &t);
 	if (rc != 0 || t == NULL || !pshm__block_offset_ok(v, off))
-		return rc != 0 ? pshm__slots_judged(v, rc) : 1;
+		return rc != 0 ? pshm__heap_judged(v, rc) : 1;
 	uint64_t head = pshm__head(v, off);
 	uint64_t size = pshm__block_size(v, off, head);
 	if ((head & PSHM__BLOCK_CACHED) != PSHM__BLOCK_USED || size == 0 ||
@@ -298,5 +285,5 @@ int pshm__slot_free(struct pshm__heap_view *v, uint64_t off)
 	if (rc == 0)
 		rc = put_cached(v, s, k, off, size);
 	pshm__slot_unlock(s);
-	return pshm__slots_judged(v, rc);
+	return pshm__heap_judged(v, rc);
 }

@@ -76,6 +76,19 @@ struct pshm__heap_slots {
 _Static_assert(offsetof(struct pshm__heap_slots, slot) == 64, "slots start a cache line");
 _Static_assert(sizeof(struct pshm__heap_slots) % PSHM__HEAP_GRAIN == 0, "slot table size");
 
+/* A cached block's second word: its slot's tag (read by other slots'
+ * rebuilds while this slot's holder writes it). */
+static inline _Atomic uint64_t *pshm__slot_tag(const struct pshm__heap_view *v, uint64_t off)
+{
+	return (_Atomic uint64_t *)(void *)(pshm__heap_word(v, off) + 1);
+}
+
+/* The slot's inflight word: stored whole, after the stores before it. */
+static inline void pshm__slot_set_inflight(struct pshm__heap_slot *s, uint64_t what)
+{
+	atomic_store_explicit((_Atomic uint64_t *)(void *)&s->inflight, what, memory_order_release);
+}
+
 /* slots.c */
 
 /* The class whose blocks all hold need bytes (a block size), and that
@@ -100,8 +113,10 @@ int pshm__slot_alloc(struct pshm__heap_view *v, size_t size, uint64_t *off);
  * class's size: that call says -EINVAL if it is none). */
 int pshm__slot_free(struct pshm__heap_view *v, uint64_t off);
 
-/* rc, after marking the heap broken if rc is PSHM_ECORRUPT. */
-int pshm__slots_judged(const struct pshm__heap_view *v, int rc);
+/* Put the block at off (size bytes, already marked cached) on slot k's
+ * list of its class, tagged with the slot. */
+void pshm__slot_link(const struct pshm__heap_view *v, struct pshm__heap_slot *s, unsigned k,
+                     uint64_t off, uint64_t size);
 
 /* Lock slot k, waiting for it (and saying so, so that allocating threads
  * pass it by): 0, or an error; a slot whose holder died is rebuilt. */
